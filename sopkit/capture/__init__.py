@@ -1,0 +1,1 @@
+"""Capture engine: pcap/pcapng readers, packet decoding, Zeek-compatible flows and metadata tables."""
