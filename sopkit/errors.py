@@ -22,7 +22,7 @@ class NotebookError(SopkitError):
 class RunFailed(SopkitError):
     """A notebook run started but did not complete; the run folder records why."""
 
-    def __init__(self, message: str, run_dir: "object | None" = None) -> None:
+    def __init__(self, message: str, run_dir: object | None = None) -> None:
         super().__init__(message)
         self.run_dir = run_dir
 

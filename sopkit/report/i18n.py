@@ -1,0 +1,66 @@
+"""Report wording in Bahasa Indonesia (the default) and English.
+
+One declarative table, keyed by a stable message id, so notebooks and templates never hard-code a
+language. Missing translations fail loudly in tests rather than showing a key to a reader.
+"""
+
+from __future__ import annotations
+
+from sopkit.errors import ParameterError
+
+LANGUAGES = ("id", "en")
+
+#: message id → (Bahasa Indonesia, English)
+MESSAGES: dict[str, tuple[str, str]] = {
+    "office": ("Instansi", "Office"),
+    "sop": ("SOP", "SOP"),
+    "report_number": ("Nomor laporan", "Report number"),
+    "period": ("Periode", "Period"),
+    "timezone": ("Zona waktu", "Time zone"),
+    "generated": ("Dibuat", "Generated"),
+    "run_id": ("ID eksekusi", "Run id"),
+    "version": ("Versi sopkit", "sopkit version"),
+    "notebook_sha256": ("SHA-256 notebook tereksekusi", "SHA-256 of the executed notebook"),
+    "page": ("Halaman", "Page"),
+    "sop_traffic": ("Monitoring Traffic Data", "Traffic Data Monitoring"),
+    "sop_system": ("Monitoring Sistem Elektronik", "Electronic System Monitoring"),
+    "overview_title": ("Ringkasan Data Monitoring Harian", "Daily Monitoring Data Overview"),
+    "data_sources": ("Sumber data", "Data sources"),
+    "file": ("Berkas", "File"),
+    "kind": ("Jenis", "Kind"),
+    "size_bytes": ("Ukuran (byte)", "Size (bytes)"),
+    "sha256": ("SHA-256", "SHA-256"),
+    "records": ("Jumlah rekaman", "Records"),
+    "first_seen": ("Awal", "First"),
+    "last_seen": ("Akhir", "Last"),
+    "rejected": ("Ditolak", "Rejected"),
+    "packets_over_time": ("Paket per 10 menit", "Packets per 10 minutes"),
+    "time_local": ("Waktu", "Time"),
+    "packets": ("Paket", "Packets"),
+    "requests": ("Permintaan", "Requests"),
+    "web_requests": ("Akses web server", "Web server access"),
+    "top_urls": ("URL terbanyak diakses", "Most requested URLs"),
+    "status_mix": ("Kode status HTTP", "HTTP status codes"),
+    "top_clients": ("Klien terbanyak", "Top clients"),
+    "client": ("Klien", "Client"),
+    "url": ("URL", "URL"),
+    "status": ("Status", "Status"),
+    "count": ("Jumlah", "Count"),
+    "rejected_lines": ("Baris yang ditolak", "Rejected lines"),
+    "line": ("Baris", "Line"),
+    "reason": ("Alasan", "Reason"),
+    "none": ("Tidak ada", "None"),
+}
+
+
+def check_language(lang: str) -> str:
+    """Validate a report language code (``id`` or ``en``) and return it."""
+    if lang not in LANGUAGES:
+        raise ParameterError(f"unknown report language {lang!r}: use 'id' (Bahasa Indonesia) or 'en' (English)")
+    return lang
+
+
+def t(key: str, lang: str = "id") -> str:
+    """The message ``key`` in ``lang``; ``KeyError`` for an unknown key (a bug, not user input)."""
+    indo, eng = MESSAGES[key]
+    return indo if check_language(lang) == "id" else eng
