@@ -1,0 +1,239 @@
+"""Zeek TSV logs: write our flow table as ``conn.log``, read Zeek logs back, score against a baseline.
+
+What: :func:`write_conn_log` writes the Zeek ASCII format (``#separator``/``#fields``/``#types``
+header, ``-`` for unset, ``(empty)`` for empty sets, ``#close`` footer) atomically;
+:func:`read_zeek_log` reads any Zeek TSV log (including the masked ``XXXXXXXXXX.XXXXXX`` timestamps
+of Zeek's test baselines) into a DataFrame; :func:`score_against_baseline` compares a flow table to a
+baseline ``conn.log`` with the conformance rules (multiset match on proto + 5-tuple, then exact
+per-field comparison).
+
+Why our own code: the format is a simple header + TSV; pandas reads the body, but the header rules
+(custom separators, escapes such as ``\\x09``, unset vs empty) are Zeek-specific.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sopkit.errors import LogFormatError, SopkitError
+
+CONN_FIELDS = [
+    "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
+    "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
+    "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes", "tunnel_parents", "ip_proto",
+]
+CONN_TYPES = [
+    "time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count",
+    "string", "bool", "bool", "count", "string", "count", "count", "count", "count", "set[string]",
+    "count",
+]
+_INT_TYPES = ("count", "int", "port")
+
+
+def _fmt(v: Any, typ: str) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if typ in ("time", "interval"):
+        return f"{float(v):.6f}"
+    if typ == "bool":
+        return "T" if v else "F"
+    if typ.startswith("set["):
+        return str(v) if str(v) else "(empty)"
+    if typ in _INT_TYPES:
+        return str(int(v))
+    s = str(v)
+    return s if s else "(empty)"
+
+
+def write_conn_log(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a flow table as a Zeek ``conn.log`` (TSV); returns the path.
+
+    The file is written to a temporary name in the same folder and moved into place, so a reader
+    never sees half a log.
+    """
+    path = Path(path)
+    missing = [f for f in CONN_FIELDS if f not in df.columns and f not in ("service",)]
+    if missing:
+        raise SopkitError(f"{path}: flow table lacks conn.log columns {missing}")
+    now = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+    lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
+             "#path\tconn", f"#open\t{now}", "#fields\t" + "\t".join(CONN_FIELDS),
+             "#types\t" + "\t".join(CONN_TYPES)]
+    cols = [df[f].tolist() if f in df.columns else ["-"] * len(df) for f in CONN_FIELDS]
+    for row in zip(*cols, strict=False):
+        lines.append("\t".join(_fmt(v, t) for v, t in zip(row, CONN_TYPES, strict=False)))
+    lines.append(f"#close\t{now}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _unescape(s: str) -> str:
+    return s.encode("latin-1").decode("unicode_escape") if "\\x" in s else s
+
+
+def read_zeek_log(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a Zeek TSV log into a DataFrame.
+
+    Unset (``-``) values become missing, ``(empty)`` sets become ``""``, masked timestamps
+    (``XXXXXXXXXX.XXXXXX`` in Zeek baselines) become NaN.  Counts/ports are ``Int64``, times and
+    intervals ``float64``, bools ``boolean``.  Raises :class:`LogFormatError` naming the file and
+    line when the header is missing or a row has the wrong number of fields.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise LogFormatError(f"{path}: cannot read ({e.strerror})") from e
+    sep, unset, empty = "\t", "-", "(empty)"
+    fields: list[str] | None = None
+    types: list[str] | None = None
+    rows: list[list[str]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line:
+            continue
+        if line.startswith("#"):
+            key, _, val = line.partition(" " if line.startswith("#separator") else sep)
+            if key == "#separator":
+                sep = _unescape(val.strip())
+            elif key == "#unset_field":
+                unset = val
+            elif key == "#empty_field":
+                empty = val
+            elif key == "#fields":
+                fields = val.split(sep)
+            elif key == "#types":
+                types = val.split(sep)
+            continue
+        if fields is None:
+            raise LogFormatError(f"{path}:{lineno}: data before the #fields header line")
+        parts = line.split(sep)
+        if len(parts) != len(fields):
+            raise LogFormatError(f"{path}:{lineno}: {len(parts)} fields, header declares {len(fields)}")
+        rows.append(parts)
+    if fields is None:
+        raise LogFormatError(f"{path}: no #fields header line; not a Zeek TSV log")
+    types = types or ["string"] * len(fields)
+    df = pd.DataFrame(rows, columns=fields, dtype=object)
+    for f, t in zip(fields, types, strict=False):
+        col = df[f]
+        if t in ("time", "interval", "double"):
+            df[f] = pd.to_numeric(col.where(~col.isin([unset, empty]) & ~col.str.startswith("X")),
+                                  errors="coerce").astype("float64")
+        elif t in _INT_TYPES:
+            df[f] = pd.to_numeric(col.where(col != unset), errors="coerce").astype("Int64")
+        elif t == "bool":
+            df[f] = col.map({"T": True, "F": False}).astype("boolean")
+        else:
+            df[f] = col.where(col != unset).where(col != empty, "").astype("string")
+    return df
+
+
+KEY = ["proto", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]
+EXACT = ["orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes"]
+OTHER = ["conn_state", "history", "orig_bytes", "resp_bytes", "missed_bytes", "duration"]
+
+
+def _val(v: Any) -> Any:
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v
+
+
+def _norm_addr(a: str) -> str:
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(a))
+    except ValueError:
+        return a
+
+
+def score_against_baseline(ours: pd.DataFrame, baseline: pd.DataFrame) -> dict:
+    """Score a flow table against a Zeek ``conn.log`` baseline.
+
+    Rows are matched as a multiset on (proto, 5-tuple); several rows with the same key are paired
+    in start-time order.  Returns counts: ``baseline_rows``, ``our_rows``, ``matched``,
+    ``exact_counts`` (all four per-direction packet/IP-byte counts equal), and per field of
+    :data:`OTHER` the number equal (duration within 1 µs, both-unset counts as equal), plus
+    ``mismatches``: a list of (key, field, ours, theirs) for inspection.
+    """
+    def keyed(df: pd.DataFrame) -> dict[tuple, list[dict]]:
+        out: dict[tuple, list[dict]] = defaultdict(list)
+        recs = df.to_dict("records")
+        for r in recs:
+            k = (str(r["proto"]), _norm_addr(str(r["id.orig_h"])), int(r["id.orig_p"]),
+                 _norm_addr(str(r["id.resp_h"])), int(r["id.resp_p"]))
+            out[k].append(r)
+        return out
+
+    ob, bb = keyed(ours), keyed(baseline)
+    res: dict[str, Any] = {"baseline_rows": len(baseline), "our_rows": len(ours), "matched": 0,
+                           "exact_counts": 0, **{f: 0 for f in OTHER}, "mismatches": []}
+    for k, theirs in bb.items():
+        mine = ob.get(k, [])
+        if len(mine) > 1:
+            mine = sorted(mine, key=lambda r: r.get("ts") or 0)
+        pairs = _pair(mine, theirs)
+        for m, t in pairs:
+            res["matched"] += 1
+            if all(_val(m.get(f)) == _val(t.get(f)) for f in EXACT):
+                res["exact_counts"] += 1
+            else:
+                res["mismatches"].append((k, "counts", [m.get(f) for f in EXACT], [t.get(f) for f in EXACT]))
+            for f in OTHER:
+                a, b = _val(m.get(f)), _val(t.get(f))
+                if f == "history":
+                    a, b = a or "", b or ""
+                ok = (a is None and b is None) or (
+                    a is not None and b is not None and (abs(a - b) <= 1e-6 if f == "duration" else a == b))
+                if ok:
+                    res[f] += 1
+                else:
+                    res["mismatches"].append((k, f, a, b))
+    return res
+
+
+def _pair(mine: list[dict], theirs: list[dict]) -> list[tuple[dict, dict]]:
+    """Pair rows sharing a key: prefer identical per-direction counts, then the remaining in order."""
+    left = list(mine)
+    pairs = []
+    rest = []
+    for t in theirs:
+        hit = next((m for m in left if all(_val(m.get(f)) == _val(t.get(f)) for f in EXACT)), None)
+        if hit is not None:
+            left.remove(hit)
+            pairs.append((hit, t))
+        else:
+            rest.append(t)
+    for t, m in zip(rest, left, strict=False):
+        pairs.append((m, t))
+    return pairs
+
+
+def format_score(name: str, s: dict) -> str:
+    """One table line for a score dict (used by the conformance test and benchmarks)."""
+    b = max(s["baseline_rows"], 1)
+    return (f"{name:55s} {s['baseline_rows']:5d} {s['our_rows']:5d} {s['matched']:5d} "
+            f"{100 * s['exact_counts'] / b:6.1f} {100 * s['conn_state'] / b:6.1f} "
+            f"{100 * s['history'] / b:6.1f} {100 * s['orig_bytes'] / b:6.1f} {100 * s['missed_bytes'] / b:6.1f} "
+            f"{100 * s['duration'] / b:6.1f}")
+
+
+SCORE_HEADER = (f"{'pair':55s} {'base':>5s} {'ours':>5s} {'match':>5s} {'cnt%':>6s} {'state%':>6s} "
+                f"{'hist%':>6s} {'obyt%':>6s} {'miss%':>6s} {'dur%':>6s}")
