@@ -51,7 +51,7 @@ def run_demo(*, outputs: Path = Path("outputs"), seed: int = DEMO_SEED, scale: f
     from sopkit.runner import run_notebook
 
     outputs = Path(outputs)
-    inputs = demo_inputs(outputs / "demo-data" / f"seed{seed}-x{scale:g}", seed=seed, scale=scale)
+    inputs = demo_inputs(outputs / "demo-data" / f"demo-seed{seed}-x{scale:g}", seed=seed, scale=scale)
     reports: list[Path] = []
     failures: list[str] = []
     for notebook in sorted(notebooks_dir().glob("*.ipynb")):

@@ -18,3 +18,17 @@ def conformance() -> Path:
     if not (CONFORMANCE / "README.md").is_file():
         pytest.skip(f"conformance corpus not found at {CONFORMANCE} (set SOPKIT_SHARED to its parent)")
     return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(tmp_path_factory) -> tuple[Path, list[Path]]:
+    """Run ``sopkit demo`` once per test session: (outputs folder, report paths).
+
+    Notebooks run with default (empty) inputs find the same generated day through ``SOPKIT_CACHE``.
+    """
+    from sopkit.jobs import run_demo
+
+    outputs = tmp_path_factory.mktemp("demo") / "outputs"
+    os.environ["SOPKIT_CACHE"] = str(outputs / "demo-data")
+    reports = run_demo(outputs=outputs)
+    return outputs, reports

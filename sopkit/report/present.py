@@ -34,11 +34,26 @@ def local_times(values: pd.Series, zone: str) -> pd.Series:
     return ts.dt.tz_convert(info).dt.strftime("%d-%m-%Y %H:%M:%S").where(ts.notna(), "-") + f" {abbrev}"
 
 
+class Table:
+    """A report table: always HTML-escaped, never truncated mid-cell (pandas cuts cells at 50 characters
+    by default, which would hide the interesting end of an attack URL)."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return self.df.to_html(escape=True, border=0, classes="dataframe", na_rep="-")
+
+    def __repr__(self) -> str:
+        return self.df.to_string(max_colwidth=120)
+
+
 def table(df: pd.DataFrame, columns: Mapping[str, str], lang: str = "id", *, zone: str = "WIB",
-          times: tuple[str, ...] = (), max_rows: int = 50) -> pd.DataFrame:
+          times: tuple[str, ...] = (), max_rows: int = 50) -> Table:
     """Select ``columns`` (name → message id), localize times and headers, cap the rows shown.
 
-    Returns a DataFrame whose ``display()`` renders an escaped HTML table; an empty input yields
+    Returns a :class:`Table` whose ``display()`` renders an escaped HTML table; an empty input yields
     a one-row table saying so, so a report never shows a silent gap.
     """
     out = df.loc[:, list(columns)].head(max_rows).copy()
@@ -48,7 +63,7 @@ def table(df: pd.DataFrame, columns: Mapping[str, str], lang: str = "id", *, zon
     out.columns = [t(key, lang) for key in columns.values()]
     if out.empty:
         out = pd.DataFrame([[t("none", lang)] + [""] * (len(out.columns) - 1)], columns=out.columns)
-    return out.reset_index(drop=True).rename(index=lambda i: i + 1)
+    return Table(out.reset_index(drop=True).rename(index=lambda i: i + 1))
 
 
 def bar_over_time(counts: pd.Series, zone: str, *, title: str, ylabel: str, xlabel: str):
