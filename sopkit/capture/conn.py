@@ -94,7 +94,7 @@ class Conn:
         "key", "proto", "ip_proto", "orig_h", "orig_p", "resp_h", "resp_p", "start_ns", "last_ns",
         "history", "hist_seen", "pkts", "ip_bytes", "udp_len", "ep", "is_active", "uid", "vlan",
         "inner_vlan", "tunnel_parents", "missed", "timeout", "first_seen", "removed", "iat_n",
-        "iat_sum", "iat_sq", "last_dir_ns", "sz_min", "sz_max", "sz_sum", "seq_no",
+        "iat_sum", "iat_sq", "last_dir_ns", "sz_min", "sz_max", "sz_sum", "seq_no", "partial", "seen",
     )
 
     def __init__(self, key, proto: str, ip_proto: int, src, sport, dst, dport, ts_ns: int) -> None:
@@ -125,6 +125,8 @@ class Conn:
         self.sz_max = [0, 0]
         self.sz_sum = [0, 0]
         self.seq_no = 0
+        self.partial = False  # Zeek's is_partial: the connection did not start with a clean SYN
+        self.seen = 0  # first-packet-seen bits: 1 originator, 2 responder
 
     # -- history -------------------------------------------------------------------------
     def check_history(self, mask: int, code: str, is_orig: bool) -> bool:
@@ -154,6 +156,8 @@ class Conn:
             o, r = self.ep
             o.is_orig, r.is_orig = not o.is_orig, not r.is_orig
             self.ep = [r, o]
+        self.seen = ((self.seen & 1) << 1) | ((self.seen & 2) >> 1)
+        self.partial = False
         self.history.append("^")
 
     def count(self, d: int, ts_ns: int, ip_len: int) -> None:
@@ -307,6 +311,7 @@ def _inactive(c: Conn, ep: Endpoint, peer: Endpoint, seq: int, ack: int, plen: i
                 # SYN/SYN-ACK seen in reverse order: flip and establish.
                 c.flip()
                 set_state(c, peer, ep, ESTABLISHED, tmo)
+                c.seen |= 1
             if peer.state == SYN_SENT:
                 set_state(c, peer, ep, ESTABLISHED, tmo)
             set_state(c, ep, peer, ESTABLISHED, tmo)
@@ -326,6 +331,8 @@ def _inactive(c: Conn, ep: Endpoint, peer: Endpoint, seq: int, ack: int, plen: i
             pass  # an ACK of the SYN before the SYN-ACK: not a partial connection
         elif flags & ACK and peer.state == ESTABLISHED:
             set_state(c, ep, peer, ESTABLISHED, tmo)
+            c.partial = False
+            c.seen |= 1 if ep.is_orig else 2
         else:
             set_state(c, ep, peer, PARTIAL, tmo)
     return do_close, gen, act
@@ -393,15 +400,17 @@ def _ack_received(c: Conn, ep: Endpoint, rel_ack: int, report_partial: bool) -> 
         missing += rel_ack - pos
     ep.blocks = keep
     ep.trim = rel_ack
-    if missing > 0 and rel_ack > 2 and (report_partial or (ep.state == ESTABLISHED
-                                                            and _peer_established(c, ep))):
-        c.missed += missing
-        scaled(c, ep, "G", "gap", "gap_th")
+    if missing > 0 and not (rel_ack <= 2 and c.partial):
+        o, r = c.ep
+        clean = _clean(o) and _clean(r)
+        if clean or report_partial:
+            c.missed += missing
+        if clean:
+            scaled(c, ep, "G", "gap", "gap_th")
 
 
-def _peer_established(c: Conn, ep: Endpoint) -> bool:
-    other = c.ep[1] if c.ep[0] is ep else c.ep[0]
-    return other.state == ESTABLISHED
+def _clean(ep: Endpoint) -> bool:
+    return ep.state == ESTABLISHED or (ep.state == CLOSED and ep.prev_state == ESTABLISHED)
 
 
 def _data_sent(ep: Endpoint, rel: int, plen: int) -> None:
@@ -437,6 +446,11 @@ def tcp_packet(c: Conn, is_orig: bool, ts_ns: int, flags: int, seq: int, ack: in
     d = 0 if is_orig else 1
     ep = c.ep[d]
     peer = c.ep[1 - d]
+    if is_orig:
+        if not c.seen & 1:
+            c.partial = not flags & SYN or bool(flags & ACK)
+    elif not c.seen & 2 and not c.partial:
+        c.partial = not flags & SYN
     seg_len = plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
     if flags & RST:
         seg_len -= plen
@@ -483,6 +497,7 @@ def tcp_packet(c: Conn, is_orig: bool, ts_ns: int, flags: int, seq: int, ack: in
         _ack_received(c, peer, rel_ack, report_partial)
     if plen > 0 and not flags & RST and not underflow and captured >= plen:
         _data_sent(ep, rel_seq + 1 if flags & SYN else rel_seq, plen)
+    c.seen |= 1 if ep.is_orig else 2
     if do_close:
         act |= _connection_closed(c, ep, peer, gen)
     c.count(d, ts_ns, ip_len)

@@ -33,18 +33,21 @@ from sopkit.capture.packet import Packet
 LIKELY_TCP = frozenset({
     21, 22, 23, 25, 53, 80, 81, 88, 110, 139, 143, 194, 443, 445, 502, 563, 585, 587, 614, 631, 636,
     989, 990, 992, 993, 994, 995, 1080, 1434, 1883, 2811, 3128, 3306, 3389, 5060, 5222, 5223, 5269,
-    5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+    5432, 6379, 8000, 8080, 8888, 20000,
 })
 LIKELY_UDP = frozenset({
-    53, 67, 68, 88, 123, 137, 161, 162, 443, 500, 514, 1812, 2123, 2152, 3544, 4500, 4789, 5060,
+    53, 67, 88, 123, 137, 161, 162, 443, 500, 514, 1812, 2123, 2152, 3544, 4500, 4789, 5060,
     5072, 5353, 5355, 6081, 20000,
 })
 #: ICMP request/reply counterparts (Zeek's ``ICMP4_counterpart`` / ``ICMP6_counterpart``).
 ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
 ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
                139: 140, 140: 139}
-#: IP protocols carried by tunnel analyzers in Zeek (no conn.log row of their own).
-TUNNEL_PROTOS = frozenset({4, 41, 47})
+#: UDP ports where Zeek attaches its DNS analyzer, which expires idle sessions after
+#: ``dns_session_timeout`` (10 s) rather than the UDP inactivity timeout.
+DNS_PORTS = frozenset({53, 137, 5353, 5355})
+#: IP protocols carried by tunnel analyzers in Zeek, and IPv6 "no next header" (no conn.log row).
+TUNNEL_PROTOS = frozenset({4, 41, 47, 59})
 
 NS = 1_000_000_000
 COLUMNS = [
@@ -84,12 +87,13 @@ class FlowTable:
     def __init__(self, *, tcp_inactivity: float = 300.0, udp_inactivity: float = 60.0,
                  icmp_inactivity: float = 60.0, ignore_checksums: bool = False,
                  local_nets: Sequence[str] | None = None, report_gaps_for_partial: bool = False,
-                 uid_seed: int = 0) -> None:
+                 dns_session_timeout: float = 10.0, uid_seed: int = 0) -> None:
         self.tcp_to = float(tcp_inactivity)
         self.udp_to = float(udp_inactivity)
         self.icmp_to = float(icmp_inactivity)
         self.ignore_checksums = ignore_checksums
         self.report_partial = report_gaps_for_partial
+        self.dns_to = float(dns_session_timeout)
         self.local_nets = [ipaddress.ip_network(n, strict=False) for n in (local_nets or [])]
         self.seed = uid_seed
         self.conns: dict[tuple, C.Conn] = {}
@@ -121,6 +125,11 @@ class FlowTable:
                     self._timer(due, 0, c)
             elif kind == 3:  # delete after close
                 self._remove(c)
+            elif kind == 4:  # DNS analyzer's session expiry (UDP)
+                if when - c.last_ns >= int((self.dns_to - 1.0) * NS):
+                    self._remove(c)
+                else:
+                    self._timer(when + int(self.dns_to * NS), 4, c)
             elif gen != c.seq_no or not c.is_active:
                 continue  # analyzer timer cancelled, or connection already finished
             elif kind == 1:  # attempt
@@ -258,6 +267,8 @@ class FlowTable:
         elif proto == 17:
             c.timeout = self.udp_to
             flip = sport in LIKELY_UDP and dport not in LIKELY_UDP
+            if self.dns_to > 0 and (dport if not flip else sport) in DNS_PORTS:
+                self._timer(p.ts_ns + int(self.dns_to * NS), 4, c)
         elif proto in (1, 58):
             c.timeout = self.icmp_to
         else:
