@@ -8,8 +8,9 @@ packet: dpkt's object decode runs at ~39k packets/s here, far too slow for sopki
 Nothing undecodable is dropped silently: every frame that yields no packet, and every anomaly on
 a packet that is still yielded (bad checksum, snaplen truncation, overlapping fragments …), is
 counted by reason in ``Decoder.stats``. A tunnelled frame yields the outer packet first, then the
-inner one(s) with ``tunnel`` set; outer packets that Zeek would not log as a connection (IP-in-IP
-and GRE) carry ``extra["no_conn"] = True``.
+inner one(s) with ``tunnel`` set. Packets that Zeek never logs as a connection carry
+``extra["no_conn"] = True``: the outer packets of IP-in-IP and GRE tunnels (decodable or not) and
+IPv6 packets with no next header (protocol 59, e.g. Teredo bubbles).
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class Decoder:
             return
         if p.bad_checksum and not (et == ETH_IP4 and bad):
             stats["bad transport checksum"] += 1
+        if proto in tunnels.NO_CONN_PROTOS:
+            p.extra["no_conn"] = True
         out.append(p)
         if self.tunnels and (p.proto in tunnels.IPIP or p.proto == 47 or p.proto == 17):
             self._tunnel(p, seg, soff, seg_len, frame, out, depth)
@@ -147,8 +150,6 @@ class Decoder:
             self.stats[found] += 1
             return
         kind, how, ioff = found
-        if kind in tunnels.NO_CONN_KINDS:
-            p.extra["no_conn"] = True
         if depth >= MAX_TUNNEL_DEPTH:
             self.stats["tunnels nested too deep"] += 1
             return

@@ -153,6 +153,17 @@ def null(data: bytes, off: int = 0):  # LinkResult
     return et, off + 4, None
 
 
+def fddi(data: bytes, off: int = 0):  # LinkResult
+    """FDDI (link type 10): frame control, DA, SA (13 bytes), then 802.2 LLC/SNAP.
+
+    MAC addresses are not reported (``l2`` None): Zeek logs layer-2 addresses for Ethernet only.
+    """
+    if len(data) - off < 13:
+        return "truncated FDDI header"
+    r = ethertype_payload(data, off + 13, 0, None, None)
+    return r
+
+
 def ppp(data: bytes, off: int = 0):  # LinkResult
     """PPP (9) and PPP in HDLC framing (50), with or without ``ff 03``; Cisco HDLC (104)."""
     n = len(data)
@@ -252,6 +263,7 @@ LINKTYPES: dict[int, Callable] = {
     0: null,
     1: ethernet,
     9: ppp,
+    10: fddi,
     12: raw,
     14: raw,
     50: ppp,

@@ -2,7 +2,8 @@
 
 Handled: IP-in-IP (4in4, 6in4, 4in6, 6in6), GRE (IPv4/IPv6 payload, transparent Ethernet
 bridging 0x6558, PPP over enhanced GRE v1, ERSPAN types I/II/III), and the UDP tunnels Zeek
-decodes by port: Teredo (3544), VXLAN (4789), Geneve (6081), GTP-U (2152) and AYIYA (5072).
+decodes: VXLAN (port 4789), Geneve (6081), GTP-U (2152), AYIYA (5072) by port, and Teredo
+(3544) by content on any port, as Zeek's Teredo protocol detection does.
 
 :func:`inner` is pure: it returns where the inner packet starts and how to decode it, and the
 decoder recurses. As in Zeek, the outer packets of IP-in-IP and GRE tunnels form no connection
@@ -29,7 +30,9 @@ PORT_GENEVE = 6081
 PORT_GTPU = 2152
 PORT_AYIYA = 5072
 IPIP = {4: link.ETH_IP4, 41: link.ETH_IP6}
-NO_CONN_KINDS = frozenset(("ip-in-ip", "gre"))
+#: IP protocols whose packets Zeek never turns into a connection: IP-in-IP and GRE outer packets
+#: (the tunnel analyzers consume them) and IPv6 "no next header" (Teredo bubbles among others)
+NO_CONN_PROTOS = frozenset((4, 41, PROTO_GRE, 59))
 
 #: result: (kind, linkfn or ethertype, offset) — linkfn is called on (data, offset) for Ethernet/PPP
 Inner = tuple
@@ -59,10 +62,13 @@ def inner(p: Packet, data: bytes, off: int, seg_len: int) -> Inner | str | None:
         return geneve(data, pay, end)
     if sport == PORT_GTPU or dport == PORT_GTPU:
         return gtpu(data, pay, end)
-    if sport == PORT_TEREDO or dport == PORT_TEREDO:
-        return teredo(data, pay, off + seg_len)
     if sport == PORT_AYIYA and dport == PORT_AYIYA:
         return ayiya(data, pay, end)
+    # Teredo on any port, by content, as Zeek's protocol detection does (servers answer from
+    # arbitrary ports, e.g. relay traffic); the exact IPv6 length match keeps false positives rare.
+    b0 = data[pay] if pay < len(data) else 0xFF
+    if b0 >> 4 == 6 or b0 == 0:
+        return teredo(data, pay, off + seg_len)
     return None
 
 
@@ -95,6 +101,8 @@ def gre(data: bytes, off: int, end: int) -> Inner | str:
         return "truncated GRE header"
     if proto in (link.ETH_IP4, link.ETH_IP6):
         return "gre", proto, off
+    if 0x8200 <= proto <= 0x82FF:  # Aruba access points tunnel 802.11 frames (as Zeek decodes them)
+        return "gre", link.ieee80211, off
     if proto == ETH_TEB:
         return "gre", link.ethernet, off
     if proto == ETH_PPP:
@@ -163,15 +171,16 @@ def teredo(data: bytes, off: int, end: int) -> Inner | None:
     ``end`` is where the UDP payload ends per the headers (not per the captured bytes), so a
     snaplen-truncated Teredo packet is still recognised.
     """
-    if end - off >= 4 and data[off] == 0 and data[off + 1] == 1:  # authentication header
+    end_cap = min(end, len(data))
+    if end_cap - off >= 4 and data[off] == 0 and data[off + 1] == 1:  # authentication header
         idlen, aulen = data[off + 2], data[off + 3]
         off += 4 + idlen + aulen + 9
-    if end - off >= 8 and data[off] == 0 and data[off + 1] == 0:  # origin indication
+    if end_cap - off >= 8 and data[off] == 0 and data[off + 1] == 0:  # origin indication
         off += 8
     if end - off < 40 or len(data) - off < 40 or data[off] >> 4 != 6:
         return None  # not Teredo-encapsulated IPv6: plain UDP on the port
-    if 40 + _H(data, off + 4)[0] > end - off:
-        return None  # IPv6 payload length does not fit the UDP payload
+    if 40 + _H(data, off + 4)[0] != end - off:
+        return None  # IPv6 payload length must fill the UDP payload exactly (Zeek's check)
     return "teredo", link.ETH_IP6, off
 
 
