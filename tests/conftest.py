@@ -32,3 +32,17 @@ def demo_outputs(tmp_path_factory) -> tuple[Path, list[Path]]:
     os.environ["SOPKIT_CACHE"] = str(outputs / "demo-data")
     reports = run_demo(outputs=outputs)
     return outputs, reports
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """A Chromium executable; skips (or fails, when SOPKIT_REQUIRE_BROWSER is set, as in CI) without one."""
+    from sopkit.report.render import find_chromium
+
+    path = find_chromium()
+    if path is None:
+        reason = "no Chromium found (apt-get install chromium, or set SOPKIT_CHROMIUM)"
+        if os.environ.get("SOPKIT_REQUIRE_BROWSER"):
+            pytest.fail(reason + ", but SOPKIT_REQUIRE_BROWSER is set")
+        pytest.skip(reason)
+    return path

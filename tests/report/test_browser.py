@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from sopkit.report.render import CHROMIUM_FLAGS, find_chromium
+from sopkit.report.render import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser():
-    chromium = find_chromium()
-    if chromium is None:
-        reason = "no Chromium found (apt-get install chromium, or set SOPKIT_CHROMIUM)"
-        if os.environ.get("SOPKIT_REQUIRE_BROWSER"):
-            pytest.fail(reason + " but SOPKIT_REQUIRE_BROWSER is set")
-        pytest.skip(reason)
+def browser(chromium_path):
+    chromium = chromium_path
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[test]')")
     with playwright.sync_playwright() as pw:
         args = [a for a in CHROMIUM_FLAGS if a != "--headless"]

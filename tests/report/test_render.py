@@ -7,7 +7,7 @@ import pytest
 from nbutil import make_notebook
 
 from sopkit.errors import RenderError
-from sopkit.report.render import render_html
+from sopkit.report.render import render_html, render_pdf
 from sopkit.runner import run_notebook
 
 PARAMS = ('office = "Diskominfo Kota Contoh"\nlang = "id"\ntimezone = "WITA"\n'
@@ -73,3 +73,14 @@ def test_unreadable_notebook(tmp_path):
     (tmp_path / "junk.ipynb").write_text("not a notebook")
     with pytest.raises(RenderError, match="junk.ipynb: not a readable notebook"):
         render_html(tmp_path / "junk.ipynb")
+
+
+@pytest.mark.browser
+def test_pdf_through_chromium(executed, tmp_path, chromium_path):
+    html = render_html(executed, tmp_path / "r.html")
+    pdf = render_pdf(html)
+    data = pdf.read_bytes()
+    assert pdf == tmp_path / "r.pdf" and data.startswith(b"%PDF-")
+    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 1
+    boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", data)
+    assert boxes and all(abs(float(w) - 595.3) < 1 and abs(float(h) - 841.9) < 1 for w, h in boxes), "A4 pages"
