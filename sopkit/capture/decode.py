@@ -79,6 +79,8 @@ class Decoder:
             seg_len = tot - hl
             seg, soff = data, off + hl
             if fragf & 0x3FFF:
+                if fragf & 0x4000:
+                    stats["IPv4 fragment with DF set"] += 1
                 got = self._fragment((4, src, dst, proto, ident), (fragf & 0x1FFF) << 3, fragf & 0x2000,
                                      data, soff, seg_len, frame, p.bad_checksum)
                 if got is None:
@@ -128,6 +130,11 @@ class Decoder:
         out.append(p)
         if self.tunnels and (p.proto in tunnels.IPIP or p.proto == 47 or p.proto == 17):
             self._tunnel(p, seg, soff, seg_len, frame, out, depth)
+
+    def finish(self) -> None:
+        """End of input: count datagrams still waiting for fragments (they yield nothing)."""
+        if self.reassembler is not None:
+            self.reassembler.flush()
 
     def _fragment(self, key: tuple, foff: int, more: int, data: bytes, soff: int, seg_len: int,
                   frame: Frame, bad: bool) -> bytes | None:
@@ -182,3 +189,4 @@ def iter_packets(
     decode = dec.decode
     for frame in iter_frames(paths, **kw):  # type: ignore[arg-type]
         yield from decode(frame)
+    dec.finish()

@@ -104,6 +104,11 @@ class Reassembler:
             return bytes(d.buf[: d.size])
         return None
 
+    def flush(self) -> None:
+        """Drop every incomplete datagram, counting them (call at the end of the input)."""
+        for key in list(self.pending):
+            self._drop(key, "incomplete fragmented datagram at end of input")
+
     def _insert(self, d: _Datagram, start: int, end: int, payload: bytes) -> None:
         """Copy the parts of [start, end) not yet received (first arrival wins), merge intervals."""
         cur = start
