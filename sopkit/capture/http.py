@@ -33,7 +33,7 @@ MAX_LINE = 8192  #: longest start line or header line accepted
 MAX_HEADER_BLOCK = 65536  #: longest header block accepted
 MAX_REQUEST_LINE_KEPT = 1024  #: ``request_line`` is truncated to this many characters
 
-_REQUEST = re.compile(rb"([A-Z][A-Z_-]{1,19}) (\S{1,8000}) HTTP/(\d\.\d)\Z")
+_REQUEST = re.compile(rb"([A-Z][A-Z_-]{1,19}) (\S.{0,8000}?) +HTTP/(\d\.\d)\Z")  # URIs of attacks hold spaces
 _REQUEST_START = re.compile(rb"[A-Z][A-Z_-]{1,19} ")
 _STATUS_START = re.compile(rb"HTTP/1\.")
 _STATUS = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: (.*))?\Z")

@@ -119,3 +119,10 @@ def test_oversized_line_is_counted_and_parsing_recovers() -> None:
     df = http_table(pkts)
     assert df.attrs["rejections"]["line too long"] == 1
     assert list(df["uri"]) == ["/index.html?q=1"]
+
+
+def test_uri_with_spaces_as_in_command_injection() -> None:
+    c = Conn()
+    req = b"GET /cgi-bin/x;cat /etc/passwd|?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    r = http_table(c.handshake() + [c.pkt(True, req)]).iloc[0]
+    assert r["uri"] == "/cgi-bin/x;cat /etc/passwd|?a=1" and r["version"] == "1.1"
