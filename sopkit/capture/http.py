@@ -33,16 +33,24 @@ MAX_LINE = 8192  #: longest start line or header line accepted
 MAX_HEADER_BLOCK = 65536  #: longest header block accepted
 MAX_REQUEST_LINE_KEPT = 1024  #: ``request_line`` is truncated to this many characters
 
-_REQUEST = re.compile(rb"([A-Z][A-Z_-]{1,19}) (\S.{0,8000}?) +HTTP/(\d\.\d)\Z")  # URIs of attacks hold spaces
+_REQUEST = re.compile(rb"([A-Z][A-Z_-]{1,19})(?: +(\S.{0,8000}?))? +HTTP/(\d\.\d)\Z")  # attack URIs hold spaces
 _REQUEST_START = re.compile(rb"[A-Z][A-Z_-]{1,19} ")
-_STATUS_START = re.compile(rb"HTTP/1\.")
-_STATUS = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: (.*))?\Z")
+_STATUS_START = re.compile(rb"HTTP/1\.", re.I)
+_STATUS = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: (.*))?\Z", re.I)
 
 COLUMNS = ["ts", "ts_ns", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "trans_depth", "method",
            "host", "uri", "referrer", "version", "user_agent", "origin", "request_body_len",
            "response_body_len", "status_code", "status_msg", "info_code", "info_msg", "username",
            "password_present", "request_content_type", "response_content_type", "request_line",
            "missed_bytes"]
+
+
+def _looks_like_request(data: bytes) -> bool:
+    """A request line start, and a whole valid request line when the first line is complete."""
+    if not _REQUEST_START.match(data):
+        return False
+    end = data.find(b"\n", 0, MAX_LINE)
+    return end < 0 or _REQUEST.match(data[:end].rstrip(b"\r")) is not None
 
 
 def _text(b: bytes) -> str:
@@ -113,9 +121,9 @@ class HttpParser:
         if c.is_http is None:
             if not data:
                 return True
-            if _REQUEST_START.match(data):
+            if _looks_like_request(data):
                 c.is_http, c.client_is_orig = True, from_orig
-            elif data.startswith(b"HTTP/1."):
+            elif _STATUS_START.match(data):
                 c.is_http, c.client_is_orig = True, not from_orig
             else:
                 c.is_http = False
@@ -266,7 +274,8 @@ class HttpParser:
         c.depth += 1
         user, pw = _basic_user(hdr.get("authorization", ""))
         row = {"ts": ts / 1e9, "ts_ns": ts, **c.endpoints(), "trans_depth": c.depth,
-               "method": _text(m.group(1)), "host": hdr.get("host"), "uri": _text(m.group(2)),
+               "method": _text(m.group(1)), "host": hdr.get("host"),
+               "uri": _text(m.group(2)) if m.group(2) is not None else None,
                "referrer": hdr.get("referer"), "version": _text(m.group(3)),
                "user_agent": hdr.get("user-agent"), "origin": hdr.get("origin"), "request_body_len": 0,
                "response_body_len": 0, "status_code": None, "status_msg": None, "info_code": None,

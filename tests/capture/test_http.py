@@ -126,3 +126,14 @@ def test_uri_with_spaces_as_in_command_injection() -> None:
     req = b"GET /cgi-bin/x;cat /etc/passwd|?a=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     r = http_table(c.handshake() + [c.pkt(True, req)]).iloc[0]
     assert r["uri"] == "/cgi-bin/x;cat /etc/passwd|?a=1" and r["version"] == "1.1"
+
+
+def test_detection_needs_a_whole_request_line_and_status_is_case_insensitive() -> None:
+    c = Conn(dport=5900)
+    vnc = c.handshake() + [c.pkt(False, b"RFB 003.008\n"), c.pkt(True, b"RFB 003.008\n")]
+    assert len(http_table(vnc)) == 0
+    c = Conn()
+    df = http_table(c.handshake() + [c.pkt(True, b"OPTIONS HTTP/1.1\r\n\r\n"),
+                                      c.pkt(False, b"http/1.1 204 no content\r\n\r\n")])
+    r = df.iloc[0]
+    assert r["method"] == "OPTIONS" and r["uri"] is None and r["status_code"] == 204
