@@ -75,6 +75,7 @@ class Decoder:
                        frame_index=frame.index, source=frame.source, tunnel=tunnel)
             if bad and self.verify:
                 p.bad_checksum = True
+                p.extra["bad_ip_checksum"] = True  # Zeek drops the whole packet, not just the segment
                 stats["bad IPv4 checksum"] += 1
             seg_len = tot - hl
             seg, soff = data, off + hl
