@@ -193,6 +193,13 @@ class HttpParser:
         while side.buf and side.state != "lost" and not c.done:
             st = side.state
             if st == "start":
+                while side.buf[:1] in (b"\r", b"\n"):
+                    del side.buf[:1]  # tolerate stray CRLF between messages
+                if (len(side.buf) >= 32 or b"\n" in side.buf) and not (
+                        _REQUEST_START if side.client else _STATUS_START).match(side.buf):
+                    self.rejections["data where a message should start"] += 1
+                    side.state = "lost"
+                    return
                 line = self._line(side)
                 if line is None:
                     return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pandas as pd
+
 from sopkit.capture.http import http_table
 from sopkit.capture.packet import PROTO_TCP, TH_ACK, TH_PUSH, TH_SYN, Packet
 
@@ -102,7 +104,7 @@ def test_non_http_connection_is_ignored() -> None:
 
 def test_malformed_line_and_gap_resynchronise() -> None:
     c = Conn()
-    pkts = c.handshake() + [c.pkt(True, REQ1), c.pkt(True, b"BROKEN\r\n\r\n")]
+    pkts = c.handshake() + [c.pkt(True, REQ1), c.pkt(True, b"GET /x HTTX/1.1\r\n\r\n")]
     lost = c.pkt(True, b"GET /lost HTTP/1.1\r\nHost: x\r\n")  # never delivered: a capture hole
     pkts += [c.pkt(True, b"\r\n" + REQ1.replace(b"/index.html?q=1", b"/after"))]
     df = http_table(pkts)
@@ -137,3 +139,11 @@ def test_detection_needs_a_whole_request_line_and_status_is_case_insensitive() -
                                       c.pkt(False, b"http/1.1 204 no content\r\n\r\n")])
     r = df.iloc[0]
     assert r["method"] == "OPTIONS" and r["uri"] is None and r["status_code"] == 204
+
+
+def test_response_stream_joined_mid_body_is_skipped_until_a_status_line() -> None:
+    c = Conn()
+    pkts = c.handshake() + [c.pkt(True, REQ1 + REQ1), c.pkt(False, b"\x89PNG\r\n\x1a\nbinary tail of a body\r\n" + RESP1)]
+    df = http_table(pkts)
+    assert df.attrs["rejections"] == {"data where a message should start": 1}
+    assert df["status_code"].iloc[0] == 200 and pd.isna(df["status_code"].iloc[1])
