@@ -105,7 +105,7 @@ def dns_exchange(ctx: Ctx, t_ns: int, client: str, server: str, name: str, qtype
         if answers:
             ans["answers"] = [{"rrname": name, "rrtype": qtype, "ttl": ttl,
                                "rdata": a if isinstance(a, str) else b"".join(a).decode("latin-1")} for a in answers]
-        ctx.eve_event(t_ans, "dns", client, sport, server, 53, "UDP", fid, {"dns": ans})
+        ctx.eve_event(t_ans, "dns", server, 53, client, sport, "UDP", fid, {"dns": ans})
     return t_ans
 
 
