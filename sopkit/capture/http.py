@@ -126,7 +126,7 @@ class HttpParser:
             elif _STATUS_START.match(data):
                 c.is_http, c.client_is_orig = True, not from_orig
             else:
-                c.is_http = False
+                del self.conns[key]  # not HTTP: keep no state (the reassembler stops delivering it)
                 return False
         side = c.client if from_orig == c.client_is_orig else c.server
         if gap:

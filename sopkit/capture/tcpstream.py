@@ -199,27 +199,36 @@ class TcpReassembler:
             self.stats.gap_bytes += missing
             out.append(Chunk(conn.key, from_orig, b"", ts, missing))
 
-    def _drain(self, conn: _Conn, from_orig: bool, d: _Direction, out: list[Chunk]) -> None:
-        """Deliver buffered segments that have become in order (trimming any overlap)."""
-        while d.pending:
-            seq = min(d.pending, key=lambda s: _signed(s, d.next_seq))  # type: ignore[arg-type]
+    def _drain(self, conn: _Conn, from_orig: bool, d: _Direction, out: list[Chunk], *,
+               force: bool = False) -> None:
+        """Deliver buffered segments that have become in order (trimming any overlap).
+
+        With ``force`` (end of input) holes before buffered segments are skipped and reported.
+        One sort per call: a filled hole releases the whole chain behind it in a single pass.
+        """
+        if not d.pending:
+            return
+        base = d.next_seq
+        for seq in sorted(d.pending, key=lambda s: _signed(s, base)):  # type: ignore[arg-type]
             if _signed(seq, d.next_seq) > 0:  # type: ignore[arg-type]
-                return
+                if not force:
+                    return
+                self._gap(conn, from_orig, d, seq, out)
             data, ts, missing = d.pending.pop(seq)
             d.pending_bytes -= len(data)
             self._insert(conn, from_orig, d, seq, data, ts, missing, out)
 
+    def _gap(self, conn: _Conn, from_orig: bool, d: _Direction, seq: int, out: list[Chunk]) -> None:
+        hole = (seq - d.next_seq) % _MOD  # type: ignore[operator]
+        self.stats.gaps += 1
+        self.stats.gap_bytes += hole
+        d.next_seq = seq
+        out.append(Chunk(conn.key, from_orig, b"", d.pending[seq][1], hole))
+
     def _skip_hole(self, conn: _Conn, from_orig: bool, d: _Direction, out: list[Chunk]) -> None:
         """Give up on the hole before the earliest buffered segment; report it as a gap."""
         first = min(d.pending, key=lambda s: _signed(s, d.next_seq))  # type: ignore[arg-type]
-        hole = (first - d.next_seq) % _MOD  # type: ignore[operator]
-        data, ts, missing = d.pending.pop(first)
-        d.pending_bytes -= len(data)
-        self.stats.gaps += 1
-        self.stats.gap_bytes += hole
-        d.next_seq = first
-        out.append(Chunk(conn.key, from_orig, b"", ts, hole))
-        self._insert(conn, from_orig, d, first, data, ts, missing, out)
+        self._gap(conn, from_orig, d, first, out)
         self._drain(conn, from_orig, d, out)
 
     def ignore(self, key: ConnKey) -> None:
@@ -236,6 +245,5 @@ class TcpReassembler:
         out: list[Chunk] = []
         for conn in self._conns.values():
             for from_orig, d in ((True, conn.orig), (False, conn.resp)):
-                while d.pending:
-                    self._skip_hole(conn, from_orig, d, out)
+                self._drain(conn, from_orig, d, out, force=True)
         return out

@@ -46,7 +46,10 @@ VERSION_NAMES = {0x0300: "SSLv3", 0x0301: "TLSv10", 0x0302: "TLSv11", 0x0303: "T
                  0x0304: "TLSv13", 0xFEFF: "DTLSv10", 0xFEFD: "DTLSv12", 0xFEFC: "DTLSv13"}
 _JA4_VERSION = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
                 0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
-MAX_HELLO_BYTES = 1 << 17  #: stop buffering a direction after this many bytes without a hello
+MAX_HELLO_BYTES = 1 << 17  #: largest hello accepted (post-quantum key shares make them grow)
+#: give up on a direction whose first chunks / bytes held no handshake (room for STARTTLS dialogues)
+MAX_PLAINTEXT_CHUNKS = 12
+MAX_PLAINTEXT_BYTES = 1 << 15
 
 COLUMNS = ["ts", "ts_ns", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "server_name",
            "client_version", "client_supported_versions", "cipher_suites", "extensions",
@@ -213,6 +216,7 @@ class _HelloBuffer:
         self.active = False
         self.done = False
         self.seen = 0
+        self.chunks = 0
 
     def feed(self, data: bytes, gap: int) -> bytes | None | str:
         """Returns the hello body when complete, a rejection reason, or None (need more)."""
@@ -224,7 +228,8 @@ class _HelloBuffer:
             return "gap inside handshake"
         if not self.active:
             if not _looks_like_handshake(data, self.want):
-                if self.seen > MAX_HELLO_BYTES:
+                self.chunks += 1 if data else 0
+                if self.seen > MAX_PLAINTEXT_BYTES or self.chunks > MAX_PLAINTEXT_CHUNKS:
                     self.done = True
                 return None
             self.active = True
@@ -323,8 +328,12 @@ def tls_table(packets: Iterable[Packet], *, max_buffer: int = 1 << 20) -> pd.Dat
                     c.ch, c.ts_ns = hello, ch.ts_ns
                 else:
                     c.sh = hello
+            if c.client.done and c.ch is None:
+                c.server.done = True  # no ClientHello: a ServerHello alone is not worth waiting for
             if c.client.done and c.server.done:
                 rasm.ignore(ch.conn)
+                if c.ch is None and c.sh is None:
+                    del conns[ch.conn]  # no hello: keep no state for it
 
     for pkt in packets:
         if pkt.proto == PROTO_TCP:
