@@ -8,6 +8,7 @@ notebook supports, and returns the report paths. Notebooks pick their inputs by 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sopkit.errors import RunFailed, SopkitError
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DEMO_SEED = 7
+DEMO_DATE = dt.date(2026, 11, 24)  #: the generator's default day
 
 
 def notebooks_dir() -> Path:
@@ -40,7 +42,7 @@ def demo_inputs(root: Path | None = None, *, seed: int = DEMO_SEED, scale: float
     layout = {"captures": "traffic.pcap", "access_logs": "access.log", "auth_logs": "auth.log",
               "eve_logs": "eve.json"}
     if not all((root / name).is_file() for name in [*layout.values(), "labels.json"]):
-        generate_day(root, seed=seed, scale=scale)
+        generate_day(root, date=DEMO_DATE, seed=seed, scale=scale)
     return {key: [str(root / name)] for key, name in layout.items()}
 
 
@@ -51,12 +53,16 @@ def run_demo(*, outputs: Path = Path("outputs"), seed: int = DEMO_SEED, scale: f
     from sopkit.runner import run_notebook
 
     outputs = Path(outputs)
-    inputs = demo_inputs(outputs / "demo-data" / f"demo-seed{seed}-x{scale:g}", seed=seed, scale=scale)
+    inputs: dict = demo_inputs(outputs / "demo-data" / f"demo-seed{seed}-x{scale:g}", seed=seed, scale=scale)
+    day = DEMO_DATE.strftime("%d-%m-%Y")
+    inputs.update(period_start=f"{day} 00:00", period_end=f"{day} 24:00")
     reports: list[Path] = []
     failures: list[str] = []
     for notebook in sorted(notebooks_dir().glob("*.ipynb")):
         specs = notebook_parameters(notebook)
         params = {k: v for k, v in inputs.items() if k in specs}
+        if "report_number" in specs:
+            params["report_number"] = f"DEMO/{notebook.stem}/{DEMO_DATE:%Y%m%d}"
         languages = ("id", "en") if "lang" in specs else (None,)
         for lang in languages:
             run_params = dict(params, **({"lang": lang} if lang else {}))

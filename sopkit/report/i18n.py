@@ -50,6 +50,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "line": ("Baris", "Line"),
     "reason": ("Alasan", "Reason"),
     "none": ("Tidak ada", "None"),
+    "web_attack_patterns": ("Permintaan yang cocok dengan pola serangan web",
+                            "Requests matching web-attack patterns"),
+    "web_attack_examples": ("Contoh permintaan (ditampilkan apa adanya, sebagai teks)",
+                            "Example requests (shown verbatim, as text)"),
+    "category": ("Kategori", "Category"),
+    "distinct_urls": ("URL berbeda", "Distinct URLs"),
+    "user_agent": ("User agent", "User agent"),
 }
 
 
