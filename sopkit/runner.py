@@ -65,6 +65,42 @@ def _new_run_dir(outputs: Path, job: str, started: dt.datetime) -> tuple[Path, s
     raise SopkitError(f"{day}: cannot allocate a run folder for {job!r}")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale_runs(outputs: Path) -> list[Path]:
+    """Mark runs whose process died mid-run (``.incomplete`` folders of dead pids) as failed.
+
+    A run killed outright (power loss, SIGKILL, an OOM kill) cannot record its own end. The next run
+    does it: status ``failed`` with the reason, and the folder renamed to its final name, so that
+    nobody mistakes it for a run still going — and nothing mistakes it for a success.
+    """
+    reaped = []
+    for tmp in sorted(Path(outputs).glob(f"*/*{INCOMPLETE_SUFFIX}")):
+        try:
+            record = json.loads((tmp / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {"status": "running", "pid": None}
+        pid = record.get("pid")
+        if record.get("status") != "running" or (isinstance(pid, int) and _pid_alive(pid)):
+            continue
+        record.update(status="failed", error=f"the run's process (pid {pid}) ended without finishing the run",
+                      reaped_utc=utc_now().isoformat())
+        _write_record(tmp, record)
+        final = tmp.with_name(tmp.name[: -len(INCOMPLETE_SUFFIX)])
+        if not final.exists():
+            os.replace(tmp, final)
+            reaped.append(final)
+    return reaped
+
+
 def params_hash(params: dict[str, Any]) -> str:
     """SHA-256 of the parameters in canonical JSON (sorted keys), to compare runs."""
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -91,6 +127,7 @@ def run_notebook(
     specs = notebook_parameters(notebook)
     params = validate(specs, dict(params or {}), source=params_source)
     job = job or notebook.stem
+    reap_stale_runs(Path(outputs))
     started = utc_now()
     tmp_dir, run_id = _new_run_dir(Path(outputs), job, started)
     inputs = input_files(specs, params)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import yaml
 from nbutil import make_notebook
 
 from sopkit.errors import ParameterError, RunFailed
-from sopkit.runner import INCOMPLETE_SUFFIX, run_notebook
+from sopkit.runner import INCOMPLETE_SUFFIX, reap_stale_runs, run_notebook
 
 PARAMS = 'name = "world"  # who to greet\nrepeat = 2\ndata = ""  # input: a data file\n'
 
@@ -78,3 +79,21 @@ def test_same_second_runs_get_distinct_folders(tmp_path):
     a = run_notebook(nb, {}, outputs=tmp_path / "out", render=False)
     b = run_notebook(nb, {}, outputs=tmp_path / "out", render=False)
     assert a.run_dir != b.run_dir and a.run_dir.is_dir() and b.run_dir.is_dir()
+
+
+def test_killed_run_is_reaped_as_failed(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    stale = tmp_path / "out" / "2026-11-24" / ("traffic-080000" + INCOMPLETE_SUFFIX)
+    stale.mkdir(parents=True)
+    (stale / "run.json").write_text(json.dumps({"status": "running", "pid": pid, "run_id": "traffic-080000"}))
+    alive = tmp_path / "out" / "2026-11-24" / ("traffic-090000" + INCOMPLETE_SUFFIX)
+    alive.mkdir()
+    (alive / "run.json").write_text(json.dumps({"status": "running", "pid": os.getpid()}))
+    assert reap_stale_runs(tmp_path / "out") == [stale.with_name("traffic-080000")]
+    record = json.loads((stale.with_name("traffic-080000") / "run.json").read_text())
+    assert record["status"] == "failed" and f"pid {pid}" in record["error"]
+    assert alive.is_dir(), "a run whose process still lives is left alone"
