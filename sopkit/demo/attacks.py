@@ -172,8 +172,10 @@ def ssh_bruteforce(ctx: Ctx) -> dict:
         conv.exchange(rng.bytes(36), rng.bytes(int(rng.integers(36, 1400))), server_ns=1e6,
                       think_ns=float(rng.exponential(3e9)))
         if k == 40:
-            ctx.auth.append((conv.t, "web01", "sudo", int(rng.integers(3000, 60000)),
+            ctx.auth.append((conv.t, "web01", "sudo", 0,
                              "webadmin : TTY=pts/1 ; PWD=/home/webadmin ; USER=root ; COMMAND=/usr/bin/su -"))
+            ctx.auth.append((conv.t + 100_000, "web01", "sudo", int(rng.integers(3000, 60000)),
+                             "pam_unix(sudo:session): session opened for user root(uid=0) by webadmin(uid=1002)"))
             spid = int(rng.integers(3000, 60000))
             ctx.auth.append((conv.t + 300_000, "web01", "su", spid, "(to root) root on pts/1"))
             ctx.auth.append((conv.t + 400_000, "web01", "su", spid,
@@ -225,10 +227,11 @@ def dns_tunnel(ctx: Ctx, n_queries: int = 1400) -> dict:
         name = ".".join([*labels, f"{i:04x}", TUNNEL_DOMAIN])
         answer = [[base64.b64encode(rng.bytes(int(rng.integers(90, 180))))]]
         up = net.UPSTREAM_DNS[i % 2]
+        upstream_ns = int(rng.uniform(60e6, 140e6))  # the tunnel server answers every name itself
         dns_exchange(ctx, t + 200_000, net.RESOLVER, up, name, "TXT", answer, ttl=0, client_ttl=64,
-                     sport=int(rng.integers(1024, 65536)), delay_ns=int(rng.uniform(60e6, 140e6)))
+                     sport=int(rng.integers(1024, 65536)), delay_ns=upstream_ns)
         dns_exchange(ctx, t, TUNNEL_HOST, net.RESOLVER, name, "TXT", answer, ttl=0,
-                     delay_ns=int(rng.uniform(70e6, 160e6)))
+                     delay_ns=upstream_ns + int(rng.uniform(3e5, 9e5)))
         t += int(rng.exponential(1.6e9))
     return _label("dns-tunnel-1", "dns_tunnel", "T1071.004", TUNNEL_HOST, [net.RESOLVER], start, t,
                   ["capture", "eve_json"], domain=TUNNEL_DOMAIN, qtype="TXT", queries=n_queries,

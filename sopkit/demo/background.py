@@ -216,7 +216,12 @@ def admin_ssh(ctx: Ctx) -> None:
         for _ in range(int(rng.integers(60, 160))):  # keystrokes and screen updates
             conv.exchange(rng.bytes(36), rng.bytes(int(rng.integers(36, 900))), server_ns=1e6,
                           think_ns=float(rng.exponential(1.2e9)))
-        ctx.auth.append((conv.t, "web01", "sudo", int(rng.integers(20000, 60000)), "    budi : TTY=pts/0 ; PWD=/home/budi ; USER=root ; COMMAND=/usr/bin/systemctl reload apache2"))
+        ctx.auth.append((conv.t, "web01", "sudo", 0, "    budi : TTY=pts/0 ; PWD=/home/budi ; USER=root ; "
+                         "COMMAND=/usr/bin/systemctl reload apache2"))
+        spid = int(rng.integers(20000, 60000))
+        ctx.auth.append((conv.t + 100_000, "web01", "sudo", spid,
+                         "pam_unix(sudo:session): session opened for user root(uid=0) by budi(uid=1001)"))
+        ctx.auth.append((conv.t + 900_000_000, "web01", "sudo", spid, "pam_unix(sudo:session): session closed for user root"))
         conv.close()
         ctx.auth.append((conv.t, "web01", "sshd", pid, "pam_unix(sshd:session): session closed for user budi"))
     for minute in range(17, 24 * 60, 60):

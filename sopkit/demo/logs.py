@@ -39,10 +39,11 @@ def atomic_write_lines(path: Path, lines: Iterable[str]) -> None:
 
 
 def syslog_lines(day: Day, records: list[tuple[int, str, str, int, str]]) -> Iterator[str]:
-    """``auth.log`` lines from ``(ts_ns, host, program, pid, message)`` records, in time order."""
+    """``auth.log`` lines from ``(ts_ns, host, program, pid, message)`` records (pid 0: none), in time order."""
     for ts, host, prog, pid, msg in sorted(records, key=lambda r: r[0]):
         lt = day.to_local(ts)
-        yield f"{_MONTHS[lt.month - 1]} {lt.day:>2} {lt:%H:%M:%S} {host} {prog}[{pid}]: {msg}"
+        tag = f"{prog}[{pid}]" if pid else prog  # sudo logs its command lines without a pid
+        yield f"{_MONTHS[lt.month - 1]} {lt.day:>2} {lt:%H:%M:%S} {host} {tag}: {msg}"
 
 
 def _quote(text: str) -> str:

@@ -16,7 +16,7 @@ from sopkit.demo.network import Day
 from sopkit.errors import ParameterError
 
 SYSLOG = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 1-3]\d \d\d:\d\d:\d\d [\w.-]+ "
-                    r"[\w./-]+\[\d+\]: .+$")
+                    r"[\w./-]+(\[\d+\])?: .+$")
 QUOTED = r'"((?:[^"\\]|\\.)*)"'
 COMBINED = re.compile(r"^(\S+) \S+ \S+ \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] " + QUOTED
                       + r" (\d{3}) (\d+|-) " + QUOTED + " " + QUOTED + "$")
@@ -55,6 +55,23 @@ def test_auth_log_lines_are_syslog(demo_day):
     bad = [ln for ln in lines if not SYSLOG.match(ln)]
     assert not bad, bad[:3]
     assert lines[0].startswith("Nov 24 ")
+    assert any(re.search(r" sudo: +budi : TTY=pts/0 ; PWD=/home/budi ; USER=root ; COMMAND=", ln) for ln in lines)
+
+
+def test_zeek_flow_builder_sees_sf_for_benign_and_s0_rej_for_scans(demo_day, attack):
+    from sopkit.capture.flows import flows_from_captures
+
+    df = flows_from_captures(str(demo_day.capture))
+    tcp = df[df["proto"] == "tcp"]
+    benign = tcp[tcp["id.orig_h"].str.startswith("10.20.10.") & tcp["id.resp_p"].isin([88, 389, 443])
+                 & (tcp["id.orig_h"] != attack("port_scan_horizontal")["source"])]
+    assert len(benign) > 300
+    assert (benign["conn_state"].isin(["SF", "RSTO"])).all() and (benign["conn_state"] == "SF").mean() > 0.85
+    scan = tcp[tcp["id.orig_h"] == attack("port_scan_horizontal")["source"]]
+    scan = scan[scan["id.resp_p"].isin([445, 3389])]
+    assert (scan["conn_state"] == "S0").sum() > 400 and (scan["conn_state"] == "REJ").sum() > 20
+    vert = tcp[tcp["id.orig_h"] == attack("port_scan_vertical")["source"]]
+    assert (vert["conn_state"] == "REJ").sum() >= 1000
 
 
 def test_access_log_lines_are_combined_format(demo_day):
