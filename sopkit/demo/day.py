@@ -3,7 +3,8 @@
 Generators append ``(ts_ns, frame)`` pairs in causal order per conversation; the whole list is
 sorted once by timestamp (a stable sort, so ties keep their causal order and output stays
 byte-identical for a seed) and written with :class:`dpkt.pcap.Writer`. All randomness comes from
-one ``numpy.random.default_rng(seed)`` consumed in a fixed order.
+``numpy.random.default_rng`` seeded with ``seed`` (one stream per step — background, network
+attacks, web attacks — so attack times and sizes do not depend on ``scale``).
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def generate_day(out_dir: Path, *, date: dt.date = dt.date(2026, 11, 24), seed: 
              ("web attacks", lambda: webattacks.generate(ctx))]
     found: list[dict] = []
     bar = tqdm(total=len(steps) + 2, desc="demo day", disable=not progress)
-    for name, step in steps:
+    for k, (name, step) in enumerate(steps):
+        # one independent stream per step: the planted attacks do not move when ``scale`` changes
+        ctx.rng = np.random.default_rng([seed, k])
         bar.set_postfix_str(name)
         out = step()
         if out:

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import socket
 from collections import defaultdict
 
 import dpkt
@@ -104,6 +105,34 @@ def test_same_seed_is_byte_identical_and_other_seed_differs(demo_day, demo_scale
     other = generate_day(tmp_path / "other", scale=demo_scale, seed=8)
     assert _sha(other.capture) != _sha(demo_day.capture)
     assert _sha(other.auth_log) != _sha(demo_day.auth_log)
+
+
+def test_scale_grows_background_but_not_attacks(demo_day, demo_scale, labels, packets, tmp_path):
+    """Doubling ``scale`` doubles the benign connections; the planted attacks stay identical."""
+    bigger = generate_day(tmp_path / "bigger", scale=2 * demo_scale, seed=7)
+    assert json.loads(bigger.labels.read_text())["attacks"] == labels["attacks"]
+    planted = {a["source"] for a in labels["attacks"]} | {t for a in labels["attacks"] for t in a["targets"]}
+
+    def benign_https_syns(pkts) -> int:
+        return sum(1 for src, dst, dport, flags in pkts
+                   if dport == 443 and flags == dpkt.tcp.TH_SYN and src not in planted and dst not in planted)
+
+    small = benign_https_syns((p.src, p.dst, p.dport, p.flags) for p in packets)
+    big_rows = []
+    with bigger.capture.open("rb") as fh:
+        for _, buf in dpkt.pcap.Reader(fh):
+            ip = dpkt.ethernet.Ethernet(buf).data
+            if isinstance(ip.data, dpkt.tcp.TCP):
+                big_rows.append((socket.inet_ntoa(ip.src), socket.inet_ntoa(ip.dst), ip.data.dport, ip.data.flags))
+    assert small > 100 and 1.7 < benign_https_syns(big_rows) / small < 2.3
+    assert len(big_rows) > sum(1 for p in packets if p.proto == 6)
+
+
+def test_command_line_writes_a_day_and_reports_bad_input(tmp_path, capsys):
+    from sopkit.demo.__main__ import main
+
+    assert main([str(tmp_path / "cli"), "--scale", "0", "--quiet"]) == 2
+    assert "scale" in capsys.readouterr().err
 
 
 def test_checksums_and_lengths_match_dpkt(packets):
