@@ -19,6 +19,7 @@ import struct
 import numpy as np
 
 from sopkit.demo import network as net
+from sopkit.demo import winproto
 from sopkit.demo.packets import TcpConversation, udp_datagram
 from sopkit.demo.sessions import Ctx, WebRequest, dns_exchange, http_session, tls_session
 
@@ -95,34 +96,34 @@ def browsing(ctx: Ctx, scale: float) -> None:
                          think_ns=4e9, rst=bool(rng.random() < 0.05))
 
 
-def _smb_blob(rng: np.random.Generator, n: int, command: int) -> bytes:
-    """NetBIOS session header + SMB2 header (magic, command) + opaque body of ``n`` bytes."""
-    hdr = b"\xfeSMB" + struct.pack("<HHIHHIIQIIQ16s", 64, 0, 0, command, 1, 0, 0, int(rng.integers(1, 2**40)),
-                                   0xFEFF, 0, int(rng.integers(1, 2**40)), b"\x00" * 16)
-    body = hdr + rng.bytes(max(0, n))
-    return struct.pack("!I", len(body)) + body
+REALM = net.AD_DOMAIN.upper()
+KRB_TILL = "20370913024805Z"  # what Windows clients ask for
+
+
+def _kerberos(ctx: Ctx, t: int, client: str, req: bytes, rep: bytes) -> int:
+    conv = TcpConversation(ctx.sink, ctx.rng, client, ctx.sink.port(client, ctx.rng), net.DC, 88, t, rtt_ns=400_000)
+    conv.handshake()
+    conv.exchange(req, rep, server_ns=2e6)
+    conv.close()
+    return conv.t
 
 
 def domain_chatter(ctx: Ctx, scale: float) -> None:
     """Kerberos/LDAP/SMB at each workstation's logon, and file-server SMB sessions during the day."""
     rng = ctx.rng
-    for host in net.workstations():
+    for i, host in enumerate(net.workstations()):
+        user = f"pegawai{i + 1:02d}"
         t = ctx.day.local_ns(float(rng.normal(7.6, 0.25)))
-        # Kerberos AS and TGS over TCP (tickets exceed the UDP size limit with PAC data)
-        for size_rep in (1450, 1650):
-            conv = TcpConversation(ctx.sink, rng, host.ip, ctx.sink.port(host.ip, rng), net.DC, 88, t, rtt_ns=400_000)
-            conv.handshake()
-            req = rng.bytes(int(rng.integers(230, 320)))
-            conv.exchange(struct.pack("!I", len(req) + 1) + b"\x6a" + req,
-                          struct.pack("!I", size_rep + 1) + b"\x6b" + rng.bytes(size_rep), server_ns=2e6)
-            conv.close()
-            t = conv.t + 5_000_000
+        t = _kerberos(ctx, t, host.ip, *winproto.kerberos_as(rng, user, REALM, KRB_TILL)) + 5_000_000
+        for svc in (("ldap", "dc01.contohkab.local"), ("cifs", "dc01.contohkab.local"), ("cifs", "fs01.contohkab.local")):
+            t = _kerberos(ctx, t, host.ip, *winproto.kerberos_tgs(rng, user, REALM, svc, KRB_TILL)) + 3_000_000
         conv = TcpConversation(ctx.sink, rng, host.ip, ctx.sink.port(host.ip, rng), net.DC, 389, t, rtt_ns=400_000)
         conv.handshake()
-        for _ in range(int(rng.integers(2, 6))):
-            q = rng.bytes(int(rng.integers(80, 300)))
-            conv.exchange(b"\x30\x84" + struct.pack("!I", len(q)) + q, b"\x30\x84" + rng.bytes(int(rng.integers(200, 3000))),
-                          server_ns=1e6, think_ns=20e6)
+        attrs = list(winproto.ROOTDSE_ATTRS)
+        for msg_id in range(1, int(rng.integers(2, 5))):
+            want = [attrs[j] for j in sorted(rng.choice(len(attrs), int(rng.integers(2, 6)), replace=False).tolist())]
+            conv.exchange(*winproto.ldap_rootdse(msg_id, want), server_ns=1e6, think_ns=20e6)
+        conv.send(host.ip, winproto.ldap_unbind(msg_id + 1), think_ns=5e6)
         conv.close()
         _smb(ctx, conv.t + 10_000_000, host.ip, net.DC, int(rng.integers(4, 10)))
     n = max(1, int(SMB_SESSIONS * scale))
@@ -132,16 +133,18 @@ def domain_chatter(ctx: Ctx, scale: float) -> None:
 
 
 def _smb(ctx: Ctx, t: int, client: str, server: str, n_ops: int) -> None:
+    """SMB 3 session: negotiate, session setup, then encrypted requests and (document-sized) replies."""
     rng = ctx.rng
     conv = TcpConversation(ctx.sink, rng, client, ctx.sink.port(client, rng), server, 445, t, rtt_ns=350_000)
     conv.handshake()
-    for cmd in (0, 1, 1, 3):  # negotiate, session setup x2, tree connect
-        conv.exchange(_smb_blob(rng, int(rng.integers(60, 200)), cmd), _smb_blob(rng, int(rng.integers(60, 300)), cmd),
-                      server_ns=800_000, think_ns=300_000)
-    for _ in range(n_ops):  # create/read/close; some reads are documents of tens of KB
+    session = int(rng.integers(1, 2**44))
+    conv.exchange(*winproto.smb_negotiate(rng), server_ns=800_000)
+    conv.exchange(*winproto.smb_session_setup(1, session), server_ns=1_500_000, think_ns=300_000)
+    for _ in range(n_ops + 2):  # tree connect, create/read/close; some reads are documents of tens of KB
         down = int(min(rng.lognormal(8.5, 1.3), 400_000))
-        conv.exchange(_smb_blob(rng, int(rng.integers(80, 180)), 8), _smb_blob(rng, down, 8),
-                      server_ns=1_500_000, think_ns=float(rng.exponential(2e9)))
+        conv.exchange(winproto.smb_encrypted(rng, int(rng.integers(100, 220)), session),
+                      winproto.smb_encrypted(rng, down, session), server_ns=1_500_000,
+                      think_ns=float(rng.exponential(2e9)))
     conv.close()
 
 
