@@ -59,6 +59,7 @@ class _Decoded:
                                   self.status, self.aux, *(self.cols[k] for k in KERNEL_FIELDS))
         self.cols["ts_ns"] = chunk.ts
         self.cols["frame_index"] = chunk.index
+        self.cols["aux"] = self.aux
         self.pos = 0  #: next record not yet emitted
 
     def frame(self, i: int) -> Frame:
@@ -97,6 +98,8 @@ class BatchStream:
         self.fast_frames = 0
         self.slow_frames = 0
         self.packets = 0
+        self._ts_key: tuple = ()
+        self._ts_cat = self._ts_starts = np.zeros(0, np.int64)
         self._gen: Iterator[PacketBatch] | None = None
 
     @property
@@ -154,8 +157,7 @@ class BatchStream:
                     now = sum(r.position for r in self.readers)
                     bar.update(now - done)
                     done = now
-                picks = self._merge(heads, live)
-                batch = self._build(picks)
+                batch = self._build(*self._merge(heads, live))
                 if len(batch):
                     self.packets += len(batch)
                     yield batch
@@ -165,103 +167,97 @@ class BatchStream:
                 bar.update(bar.total - done)
                 bar.close()
 
-    def _merge(self, heads: list, live: list[int]) -> list[tuple[_Decoded, np.ndarray]]:
-        """Up to ``batch_size`` records in capture order: [(chunk, record indices)] runs.
+    def _merge(self, heads: list, live: list[int]) -> tuple[list[_Decoded], np.ndarray, np.ndarray]:
+        """Up to ``batch_size`` records in capture order: (chunks, chunk of each record, record index).
 
         One file: the next records of its chunk. Several: ``heapq.merge`` order (smallest
         timestamp first, ties to the earlier file) until one file's chunk runs out.
         """
-        limit = self.batch_size
-        if len(live) == 1:
-            d = heads[live[0]]
-            stop = min(len(d.chunk), d.pos + limit)
-            idx = np.arange(d.pos, stop)
-            d.pos = stop
-            return [(d, idx)]
         ds = [heads[k] for k in live]
-        ts = [d.chunk.ts for d in ds]
-        ends = [len(d.chunk) for d in ds]
-        pos = [d.pos for d in ds]
-        order: list[int] = []
-        while len(order) < limit:
-            best = -1
-            for j in range(len(ds)):
-                if best < 0 or ts[j][pos[j]] < ts[best][pos[best]]:
-                    best = j
-            order.append(best)
-            pos[best] += 1
-            if pos[best] >= ends[best]:
-                break
-        runs: list[tuple[_Decoded, np.ndarray]] = []
-        for j in order:  # group consecutive picks from the same file into runs
-            d = ds[j]
-            if runs and runs[-1][0] is d:
-                runs[-1][1].append(d.pos)
-            else:
-                runs.append((d, [d.pos]))
-            d.pos += 1
-        return [(d, np.asarray(ix, np.int64)) for d, ix in runs]
+        if len(ds) == 1:
+            d = ds[0]
+            stop = min(len(d.chunk), d.pos + self.batch_size)
+            rec = np.arange(d.pos, stop, dtype=np.int64)
+            d.pos = stop
+            return ds, np.zeros(len(rec), np.int64), rec
+        key = tuple(id(d) for d in ds)
+        if self._ts_key != key:  # timestamps of the current chunks, concatenated once per chunk set
+            self._ts_key = key
+            self._ts_cat = np.concatenate([d.chunk.ts for d in ds])
+            self._ts_starts = np.cumsum([0] + [len(d.chunk) for d in ds[:-1]]).astype(np.int64)
+        pos = np.array([d.pos for d in ds], np.int64)
+        ends = np.array([len(d.chunk) for d in ds], np.int64)
+        src = np.empty(self.batch_size, np.int64)
+        rec = np.empty(self.batch_size, np.int64)
+        n = fastkernel.merge_heads(self._ts_cat, self._ts_starts, pos, ends, self.batch_size, src, rec)
+        for j, d in enumerate(ds):
+            d.pos = int(pos[j])
+        return ds, src[:n], rec[:n]
 
-    def _build(self, runs: list[tuple[_Decoded, np.ndarray]]) -> PacketBatch:
+    def _build(self, ds: list[_Decoded], src: np.ndarray, rec: np.ndarray) -> PacketBatch:
         """Decode the picked records: kernel results where FAST, the Decoder elsewhere, in order."""
-        parts = []
-        for d, idx in runs:
-            status = d.status[idx]
-            if self.start_ns is not None or self.end_ns is not None:
-                ts = d.chunk.ts[idx]
-                keep = np.ones(len(idx), bool)
-                if self.start_ns is not None:
-                    keep &= ts >= self.start_ns
-                if self.end_ns is not None:
-                    keep &= ts < self.end_ns
-                idx, status = idx[keep], status[keep]
-            parts.append(self._part(d, idx, status))
-        if len(parts) == 1:
-            return parts[0]
-        return concatenate(parts)
-
-    def _part(self, d: _Decoded, idx: np.ndarray, status: np.ndarray) -> PacketBatch:
+        if self.start_ns is not None or self.end_ns is not None:
+            ts = self._gather(ds, src, rec, "ts_ns")
+            keep = np.ones(len(rec), bool)
+            if self.start_ns is not None:
+                keep &= ts >= self.start_ns
+            if self.end_ns is not None:
+                keep &= ts < self.end_ns
+            src, rec = src[keep], rec[keep]
+        status = self._gather(ds, src, rec, None)
         fast = status == fastkernel.FAST
         nfast = int(np.count_nonzero(fast))
-        self._count_fast(d, idx, status, fast, nfast)
-        slow_idx = idx[status == fastkernel.SLOW]
-        self.slow_frames += len(slow_idx)
-        if not len(slow_idx):
-            sel = idx[fast]
-            return PacketBatch({name: d.cols[name][sel] for name in FIELDS if name != "tunnel"}
-                               | {"tunnel": np.full(nfast, -1, np.int32)})
+        self._count_fast(ds, src, rec, status, fast, nfast)
+        where = np.flatnonzero(status == fastkernel.SLOW)
+        self.slow_frames += len(where)
+        fsrc, frec = src[fast], rec[fast]
+        if not len(where):
+            cols = {name: self._gather(ds, fsrc, frec, name) for name in FIELDS if name != "tunnel"}
+            cols["tunnel"] = np.full(nfast, -1, np.int32)
+            return PacketBatch(cols)
         counts = fast.astype(np.int64)
         packets = []
         decode = self.decoder.decode
-        where = np.flatnonzero(status == fastkernel.SLOW)
-        for w, i in zip(where.tolist(), slow_idx.tolist(), strict=True):
-            got = decode(d.frame(i))
+        for w in where.tolist():
+            got = decode(ds[src[w]].frame(int(rec[w])))
             counts[w] = len(got)
             packets.extend(got)
         slow = packets_to_batch(packets)
         ends = np.cumsum(counts)
         starts = ends - counts
-        out = PacketBatch.empty(int(ends[-1]) if len(ends) else 0)
+        out = PacketBatch.empty(int(ends[-1]))
         fpos = starts[fast]
         spos = np.repeat(starts[where], counts[where]) + _ramp(counts[where])
-        sel = idx[fast]
         for name in FIELDS:
             col = out.columns[name]
             if name != "tunnel":
-                col[fpos] = d.cols[name][sel]
+                col[fpos] = self._gather(ds, fsrc, frec, name)
             col[spos] = slow.columns[name]
         out.tunnels = slow.tunnels
         return out
 
-    def _count_fast(self, d: _Decoded, idx: np.ndarray, status: np.ndarray, fast: np.ndarray, nfast: int) -> None:
+    @staticmethod
+    def _gather(ds: list[_Decoded], src: np.ndarray, rec: np.ndarray, name: str | None) -> np.ndarray:
+        """Column ``name`` (None: the kernel status) of the picked records."""
+        cols = [d.status if name is None else d.cols[name] for d in ds]
+        if len(ds) == 1:
+            return cols[0][rec]
+        out = np.empty(len(rec), cols[0].dtype)
+        for j, col in enumerate(cols):
+            m = src == j
+            out[m] = col[rec[m]]
+        return out
+
+    def _count_fast(self, ds: list[_Decoded], src: np.ndarray, rec: np.ndarray, status: np.ndarray,
+                    fast: np.ndarray, nfast: int) -> None:
         """Count what the kernel decoded into the Decoder-style counters."""
         nonip = status == fastkernel.NON_IP
         self.fast_frames += nfast + int(np.count_nonzero(nonip))
         if nonip.any():
-            ets, n = np.unique(d.aux[idx[nonip]], return_counts=True)
+            ets, n = np.unique(self._gather(ds, src[nonip], rec[nonip], "aux"), return_counts=True)
             for et, c in zip(ets.tolist(), n.tolist(), strict=True):
                 self.fast_stats[f"non-IP ethertype {et:#06x}"] += c
-        fl = d.cols["flags"][idx[fast]]
+        fl = self._gather(ds, src[fast], rec[fast], "flags")
         for key, c in (("bad IPv4 checksum", np.count_nonzero(fl & F_BAD_IP_CHECKSUM)),
                        ("packet truncated by snaplen", np.count_nonzero(fl & F_TRUNCATED)),
                        ("bad transport checksum",

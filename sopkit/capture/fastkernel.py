@@ -57,6 +57,19 @@ def _wsum(b, p, n):
 
 
 @njit(cache=True)
+def _teredo(b, p, end, cap_end):
+    """True when ``tunnels.teredo`` would find Teredo-encapsulated IPv6 at ``b[p:]`` (absolute offsets)."""
+    end_cap = min(end, cap_end)
+    if end_cap - p >= 4 and b[p] == 0 and b[p + 1] == 1:  # authentication header
+        p += 4 + np.int64(b[p + 2]) + np.int64(b[p + 3]) + 9
+    if end_cap - p >= 8 and b[p] == 0 and b[p + 1] == 0:  # origin indication
+        p += 8
+    if end - p < 40 or cap_end - p < 40 or b[p] >> 4 != 6:
+        return False
+    return 40 + _be16(b, p + 4) == end - p
+
+
+@njit(cache=True)
 def _link(b, off, cap, lt):
     """(ethertype, network offset, vlan, inner vlan, status) of one frame."""
     vlan = -1
@@ -202,9 +215,10 @@ def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_
             plen = ulen - 8
             capl = min(max(min(avail, ulen) - 8, 0), plen)
             if capl > 0:  # decode.Decoder looks for a UDP tunnel: leave those to it
+                if dp == 4789 or dp == 6081 or sp == 2152 or dp == 2152 or (sp == 5072 and dp == 5072):
+                    continue
                 b0 = b[q + 8]
-                if (dp == 4789 or dp == 6081 or sp == 2152 or dp == 2152 or (sp == 5072 and dp == 5072)
-                        or b0 >> 4 == 6 or b0 == 0):
+                if (b0 >> 4 == 6 or b0 == 0) and _teredo(b, q + 8, q + seg_len, base + cap):
                     continue
             if whole and verify and (_be16(b, q + 6) or v == 6):
                 if (psum + 17 + ulen + _wsum(b, q, ulen)) % 0xFFFF:
@@ -240,3 +254,30 @@ def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_
         caplen_o[i] = capl
         vlan_o[i] = vlan
         ivlan_o[i] = inner
+
+
+@njit(cache=True)
+def merge_heads(ts, starts, pos, ends, limit, src, rec):
+    """``heapq.merge`` of several chunks' records by timestamp (ties: earlier chunk first).
+
+    ``ts`` holds the chunks' timestamps back to back (chunk j from ``starts[j]``); ``pos``/``ends``
+    are each chunk's next and end record. Writes up to ``limit`` picks (chunk, record) into
+    ``src``/``rec``, stopping after the pick that exhausts a chunk; returns their number.
+    """
+    n = 0
+    k = starts.shape[0]
+    while n < limit:
+        best = 0
+        bt = ts[starts[0] + pos[0]]
+        for j in range(1, k):
+            t = ts[starts[j] + pos[j]]
+            if t < bt:
+                best = j
+                bt = t
+        src[n] = best
+        rec[n] = pos[best]
+        n += 1
+        pos[best] += 1
+        if pos[best] >= ends[best]:
+            break
+    return n
