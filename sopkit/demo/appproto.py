@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import zlib
 from email.utils import formatdate
 
 import numpy as np
@@ -212,13 +213,38 @@ _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modifie
             403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack("!I", len(data)) + kind + data + struct.pack("!I", zlib.crc32(kind + data))
+
+
+def binary_body(rng: np.random.Generator, content_type: str, size: int) -> bytes:
+    """``size`` bytes shaped like the media type (PNG chunks with CRCs, JPEG markers, PDF header).
+
+    The compressed/entropy-coded part is random — it is what a capture shows of real images — but
+    the container structure is valid so dissectors do not report malformed bodies.
+    """
+    if content_type == "image/png" and size > 64:
+        head = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack("!IIBBBBB", 320, 120, 8, 6, 0, 0, 0))
+        tail = _png_chunk(b"IEND", b"")
+        return head + _png_chunk(b"IDAT", rng.bytes(size - len(head) - len(tail) - 12)) + tail
+    if content_type == "image/jpeg" and size > 64:
+        head = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        sos = b"\xff\xda\x00\x0c\x03\x01\x00\x02\x11\x03\x11\x00\x3f\x00"
+        data = rng.bytes(size - len(head) - len(sos) - 2).replace(b"\xff", b"\xfe")  # no stray markers
+        return head + sos + data + b"\xff\xd9"
+    if content_type == "application/pdf" and size > 64:
+        head, tail = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", b"\n%%EOF\n"
+        return head + rng.bytes(size - len(head) - len(tail)) + tail
+    return rng.bytes(size)
+
+
 def http_response(rng: np.random.Generator, status: int, size: int, content_type: str = "text/html; charset=UTF-8",
                   server: str = "Apache/2.4.58 (Ubuntu)", when_ns: int = 0) -> bytes:
     """An HTTP/1.1 response with a ``size``-byte body (HTML-like text, or random bytes for binaries)."""
-    if content_type.startswith("text"):
+    if content_type.startswith("text") or content_type.startswith("application/javascript"):
         body = (_FILLER * (size // len(_FILLER) + 1))[:size]
     else:
-        body = rng.bytes(size)
+        body = binary_body(rng, content_type, size)
     head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\nDate: {formatdate(when_ns / 1e9, usegmt=True)}\r\nServer: {server}\r\n"
             f"Content-Length: {size}\r\nKeep-Alive: timeout=5, max=100\r\nConnection: Keep-Alive\r\n"
             f"Content-Type: {content_type}\r\n\r\n")

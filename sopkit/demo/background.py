@@ -23,7 +23,7 @@ from sopkit.demo import winproto
 from sopkit.demo.packets import TcpConversation, udp_datagram
 from sopkit.demo.sessions import Ctx, WebRequest, dns_exchange, http_session, tls_session
 
-BROWSE_EVENTS = 1100
+BROWSE_EVENTS = 1000
 VISITOR_SESSIONS = 240
 SMB_SESSIONS = 160
 NS = net.NS_PER_S
