@@ -19,6 +19,7 @@ readers saw (:class:`~sopkit.capture.stats.CaptureStats`), ``stream.decode_stats
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -55,7 +56,9 @@ class _Decoded:
         self.status = np.empty(n, np.uint8)
         self.aux = np.zeros(n, np.int64)
         self.cols = {name: np.zeros(n, FIELDS[name]) for name in KERNEL_FIELDS}
-        fastkernel.decode_records(np.frombuffer(chunk.data, np.uint8), chunk.off, chunk.cap, chunk.lt, verify,
+        words = np.frombuffer(chunk.data, np.uint16, count=len(chunk.data) // 2)
+        fastkernel.decode_records(np.frombuffer(chunk.data, np.uint8), words, sys.byteorder == "little",
+                                  chunk.off, chunk.cap, chunk.lt, verify,
                                   self.status, self.aux, *(self.cols[k] for k in KERNEL_FIELDS))
         self.cols["ts_ns"] = chunk.ts
         self.cols["frame_index"] = chunk.index

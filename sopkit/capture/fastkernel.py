@@ -57,6 +57,33 @@ def _wsum(b, p, n):
 
 
 @njit(cache=True)
+def _csum(b, w, le, p, n):
+    """Like :func:`_wsum` (congruent modulo 0xFFFF), summing 16-bit words of ``w`` (``b`` viewed as
+    native words) on little-endian hosts: a native word is a byte-swapped network word, and a
+    byte-swapped word is congruent to 256 times the word modulo 0xFFFF, hence the final shift.
+    An odd start offset pairs the bytes the other way round, which is the network order itself.
+    """
+    if not le or n < 16:
+        return _wsum(b, p, n)
+    s = np.uint64(0)
+    if p & 1 == 0:
+        k0 = p >> 1
+        for k in range(k0, k0 + (n >> 1)):
+            s += w[k]
+        r = np.int64(s)
+        if n & 1:
+            r += b[p + n - 1]
+        return r << 8
+    k0 = (p - 1) >> 1
+    for k in range(k0, k0 + ((n + 1) >> 1)):
+        s += w[k]
+    r = np.int64(s) - b[p - 1]
+    if n & 1 == 0:
+        r += b[p + n - 1]
+    return r
+
+
+@njit(cache=True)
 def _teredo(b, p, end, cap_end):
     """True when ``tunnels.teredo`` would find Teredo-encapsulated IPv6 at ``b[p:]`` (absolute offsets)."""
     end_cap = min(end, cap_end)
@@ -118,9 +145,13 @@ def _link(b, off, cap, lt):
 
 
 @njit(cache=True)
-def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_hi, dst_lo, ipv, proto_o,
+def decode_records(b, w, le, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_hi, dst_lo, ipv, proto_o,
                    tcpf, flags_o, sport_o, dport_o, win_o, iplen_o, plen_o, caplen_o, seq_o, ack_o, vlan_o, ivlan_o):
-    """Decode every record; ``status`` gets FAST/SLOW/NON_IP (``aux``: the ethertype for NON_IP)."""
+    """Decode every record; ``status`` gets FAST/SLOW/NON_IP (``aux``: the ethertype for NON_IP).
+
+    ``b`` is the block's bytes and ``w`` the same memory as native 16-bit words (``le``: the host
+    is little-endian), used for the checksum sums.
+    """
     for i in range(offs.shape[0]):
         base = offs[i]
         cap = caps[i]
@@ -202,7 +233,7 @@ def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_
             win_o[i] = _be16(b, q + 14)
             plen = seg_len - doff
             capl = max(avail - doff, 0)
-            if whole and verify and (psum + 6 + seg_len + _wsum(b, q, seg_len)) % 0xFFFF:
+            if whole and verify and (psum + 6 + seg_len + _csum(b, w, le, q, seg_len)) % 0xFFFF:
                 fl |= _BAD
         elif proto == 17:
             if avail < 8:
@@ -221,7 +252,7 @@ def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_
                 if (b0 >> 4 == 6 or b0 == 0) and _teredo(b, q + 8, q + seg_len, base + cap):
                     continue
             if whole and verify and (_be16(b, q + 6) or v == 6):
-                if (psum + 17 + ulen + _wsum(b, q, ulen)) % 0xFFFF:
+                if (psum + 17 + ulen + _csum(b, w, le, q, ulen)) % 0xFFFF:
                     fl |= _BAD
         elif proto == 1 or proto == 58:
             if avail < 4:
@@ -231,7 +262,7 @@ def decode_records(b, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_
             plen = max(seg_len - 8, 0)
             capl = min(max(avail - 8, 0), plen)
             if whole and verify:
-                total = _wsum(b, q, seg_len)
+                total = _csum(b, w, le, q, seg_len)
                 if proto == 58:
                     total += psum + 58 + seg_len
                 if total % 0xFFFF:

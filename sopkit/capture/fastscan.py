@@ -19,6 +19,7 @@ the same warning texts, so ``CaptureStats`` ends up exactly as the per-packet re
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,11 +58,11 @@ def _u32(b, p, big):
 
 
 @njit(cache=True)
-def _scan_pcap(b, pos, big, rec_len, max_caplen, mult, off, cap, wire, ts):
-    """Walk complete pcap records from ``pos``; returns (count, next pos, 1 if caplen implausible)."""
+def _scan_pcap(b, pos, stop, big, rec_len, max_caplen, mult, off, cap, wire, ts):
+    """Walk complete pcap records starting before ``stop``; returns (count, next pos, 1 if caplen implausible)."""
     n = 0
     size = b.shape[0]
-    while size - pos >= rec_len:
+    while pos < stop and size - pos >= rec_len:
         c = _u32(b, pos + 8, big)
         if c > max_caplen:
             return n, pos, 1
@@ -78,7 +79,7 @@ def _scan_pcap(b, pos, big, rec_len, max_caplen, mult, off, cap, wire, ts):
 
 
 @njit(cache=True)
-def _scan_epb(b, pos, big, if_lt, if_mult, if_div, if_off, off, cap, wire, ts, lt):
+def _scan_epb(b, pos, stop, big, if_lt, if_mult, if_div, if_off, off, cap, wire, ts, lt):
     """Walk plain Enhanced Packet Blocks from ``pos``; stops at anything else (returns count, pos).
 
     ``if_mult``/``if_div`` convert timestamp units to ns (one of them is 1; 0 = not handled here).
@@ -86,7 +87,7 @@ def _scan_epb(b, pos, big, if_lt, if_mult, if_div, if_off, off, cap, wire, ts, l
     n = 0
     size = b.shape[0]
     nif = if_lt.shape[0]
-    while size - pos >= 12:
+    while pos < stop and size - pos >= 12:
         total = _u32(b, pos + 4, big)
         if _u32(b, pos, big) != 6 or total < 32 or total % 4 or total > 64 << 20 or pos + total > size:
             break
@@ -141,46 +142,89 @@ class _Collector:
         return Chunk(data, *cols)
 
 
+class _Window:
+    """The bytes being scanned: the whole file memory-mapped, or a block read into memory.
+
+    Memory-mapping (plain files) scans the page cache in place, without copying; gzip streams
+    and files that cannot be mapped are read ``BLOCK`` bytes at a time, the unfinished record at
+    the end of a block carried over to the next. ``base`` is the file offset of ``buf[0]``.
+    """
+
+    def __init__(self, reader: CaptureReader, head: bytes, start: int) -> None:
+        self.fh = reader._fh
+        self.raw = reader._raw
+        self.mapped = False
+        self.buf: bytes | mmap.mmap = head
+        self.base, self.pos = 0, start
+        if self.fh is self.raw:  # not compressed
+            try:
+                self.buf = mmap.mmap(self.raw.fileno(), 0, access=mmap.ACCESS_READ)
+                self.mapped = True
+            except (OSError, ValueError):
+                self.buf, self.base, self.pos = head[start:], start, 0
+        else:
+            self.buf, self.base, self.pos = head[start:], start, 0
+        self.array = np.frombuffer(self.buf, np.uint8)
+
+    def stop(self) -> int:
+        """Where the next compiled walk should stop (bounded so that chunks stay ~BLOCK bytes)."""
+        if not self.mapped:
+            return len(self.buf)
+        self.raw.seek(self.pos)  # progress for CaptureReader.position
+        return min(len(self.buf), self.pos + BLOCK)
+
+    def more(self, need: int) -> bool:
+        """Bring at least ``need`` more bytes after ``pos`` into ``buf``; False at the end of the file."""
+        if self.mapped:
+            return False
+        more = self.fh.read(max(BLOCK, need))
+        if not more:
+            return False
+        self.buf = self.buf[self.pos :] + more
+        self.base += self.pos
+        self.pos = 0
+        self.array = np.frombuffer(self.buf, np.uint8)
+        return True
+
+
 def _pcap_chunks(reader: CaptureReader) -> Iterator[Chunk]:
     r: pcap.PcapReader = reader._reader  # type: ignore[assignment]
-    fh, st, name = reader._fh, reader.stats, reader.path
+    st, name = reader.stats, reader.path
     big = r._order == ">"
     rec_len, max_caplen = r._rec_len, r._max_caplen
     mult = 1 if r.nanosecond else 1000
     col = _Collector(st)
-    buf, pos, base = b"", 0, pcap.FILE_HEADER
-    need = BLOCK
+    win = _Window(reader, b"", pcap.FILE_HEADER)
+    if not win.mapped:
+        win.more(BLOCK)
+    caplen_at = struct.Struct(r._order + "I").unpack_from
     while True:
-        more = fh.read(max(BLOCK, need))
-        if not more:
-            avail = len(buf) - pos
-            if avail and avail < rec_len:
-                st.warnings.append(f"{name}: record {col.index} at byte {base + pos}: file ends inside the record "
-                                   f"header ({avail} of {rec_len} bytes)")
-            elif avail:
-                caplen = struct.unpack_from(r._order + "I", buf, pos + 8)[0]
-                st.warnings.append(f"{name}: record {col.index} at byte {base + pos}: file ends inside the record "
-                                   f"data ({avail - rec_len} of {caplen} bytes)")
-            return
-        buf = buf[pos:] + more
-        base += pos
-        pos = 0
-        b = np.frombuffer(buf, np.uint8)
-        room = len(buf) // rec_len + 1
+        stop = win.stop()
+        room = (stop - win.pos) // rec_len + 1
         off, cap, wire, ts = (np.empty(room, np.int64) for _ in range(4))
-        n, pos, bad = _scan_pcap(b, 0, big, rec_len, max_caplen, mult, off, cap, wire, ts)
+        n, win.pos, bad = _scan_pcap(win.array, win.pos, stop, big, rec_len, max_caplen, mult, off, cap, wire, ts)
         col.add(off[:n].copy(), cap[:n].copy(), wire[:n].copy(), ts[:n].copy(), np.full(n, r.linktype, np.int32))
-        chunk = col.flush(buf)
+        chunk = col.flush(win.buf)
         if chunk is not None:
             yield chunk
+        buf, pos = win.buf, win.pos
         if bad:
-            caplen = struct.unpack_from(r._order + "I", buf, pos + 8)[0]
-            st.warnings.append(f"{name}: record {col.index} at byte {base + pos}: implausible caplen {caplen} "
-                               f"(snaplen {r.snaplen}); stopped reading")
+            st.warnings.append(f"{name}: record {col.index} at byte {win.base + pos}: implausible caplen "
+                               f"{caplen_at(buf, pos + 8)[0]} (snaplen {r.snaplen}); stopped reading")
             return
-        need = rec_len
-        if len(buf) - pos >= rec_len:
-            need = rec_len + struct.unpack_from(r._order + "I", buf, pos + 8)[0] - (len(buf) - pos)
+        if win.mapped and pos >= stop and pos < len(buf):
+            continue
+        avail = len(buf) - pos
+        need = rec_len if avail < rec_len else rec_len + caplen_at(buf, pos + 8)[0] - avail
+        if win.more(need):
+            continue
+        if avail and avail < rec_len:
+            st.warnings.append(f"{name}: record {col.index} at byte {win.base + pos}: file ends inside the record "
+                               f"header ({avail} of {rec_len} bytes)")
+        elif avail:
+            st.warnings.append(f"{name}: record {col.index} at byte {win.base + pos}: file ends inside the record "
+                               f"data ({avail - rec_len} of {caplen_at(buf, pos + 8)[0]} bytes)")
+        return
 
 
 def _iface_arrays(interfaces: list[pcapng.Interface]) -> tuple[np.ndarray, ...]:
@@ -201,43 +245,44 @@ def _iface_arrays(interfaces: list[pcapng.Interface]) -> tuple[np.ndarray, ...]:
 
 def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
     r: pcapng.PcapngReader = reader._reader  # type: ignore[assignment]
-    fh, st = reader._fh, reader.stats
+    st = reader.stats
     col = _Collector(st)
-    buf, pos, base = r._head, 0, 0
+    win = _Window(reader, r._head, 0)
+    mark = win.pos
     order = "<"
     u32 = struct.Struct("<I").unpack_from
     interfaces: list[pcapng.Interface] = []
     tables = _iface_arrays(interfaces)
-    room = 0
     outs: tuple[np.ndarray, ...] = ()
 
     def warn(offset: int, text: str) -> None:
         r._warn(col.index, offset, text)
 
     while True:
+        buf, pos = win.buf, win.pos
         avail = len(buf) - pos
         if avail >= 12 and interfaces:
-            if room < avail // 32 + 1:
-                room = max(avail // 32 + 1, 1024)
+            stop = win.stop()
+            if not outs or len(outs[0]) < (stop - pos) // 32 + 1:
+                room = max((stop - pos) // 32 + 1, 1024)
                 outs = tuple(np.empty(room, np.int64) for _ in range(4)) + (np.empty(room, np.int32),)
-            n, pos = _scan_epb(np.frombuffer(buf, np.uint8), pos, order == ">", *tables, *outs)
+            n, pos = _scan_epb(win.array, pos, stop, order == ">", *tables, *outs)
+            win.pos = pos
             if n:
                 col.add(*(a[:n].copy() for a in outs))
             avail = len(buf) - pos
-        if avail < 12:
-            more = fh.read(BLOCK)
-            if not more:
-                chunk = col.flush(buf)
-                if chunk is not None:
-                    yield chunk
-                if avail:
-                    warn(base + pos, f"file ends inside a block header ({avail} bytes left)")
-                return
+        if pos - mark >= BLOCK or avail < 12:
             chunk = col.flush(buf)
             if chunk is not None:
                 yield chunk
-            buf, base, pos = buf[pos:] + more, base + pos, 0
-            continue
+            mark = pos
+        if avail < 12:
+            if win.more(BLOCK):
+                mark = win.pos
+                continue
+            if avail:
+                warn(win.base + pos, f"file ends inside a block header ({avail} bytes left)")
+            return
         # one block the compiled walk did not take, exactly as PcapngReader handles it
         btype = u32(buf, pos)[0]
         if btype == pcapng.SHB:
@@ -247,30 +292,31 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
             elif struct.unpack(">I", bom)[0] == pcapng.BYTE_ORDER_MAGIC:
                 order = ">"
             else:
-                warn(base + pos, f"section header without byte-order magic ({bom.hex()}); stopped")
+                warn(win.base + pos, f"section header without byte-order magic ({bom.hex()}); stopped")
                 break
             u32 = struct.Struct(order + "I").unpack_from
             interfaces = []
             tables = _iface_arrays(interfaces)
         total = u32(buf, pos + 4)[0]
         if total < 12 or total % 4 or total > pcapng.MAX_BLOCK:
-            warn(base + pos, f"implausible block length {total} (type {btype:#x}); stopped")
+            warn(win.base + pos, f"implausible block length {total} (type {btype:#x}); stopped")
             break
         end = pos + total
         if end > len(buf):
-            more = fh.read(max(BLOCK, end - len(buf)))
-            if not more:
-                warn(base + pos, f"file ends inside a block of type {btype:#x} ({len(buf) - pos} of {total} bytes)")
-                break
             chunk = col.flush(buf)
             if chunk is not None:
                 yield chunk
-            buf, base, pos = buf[pos:] + more, base + pos, 0
-            continue
-        start, pos = pos, end
+            if win.more(end - len(buf)):
+                mark = win.pos
+                continue
+            warn(win.base + pos, f"file ends inside a block of type {btype:#x} ({len(buf) - pos} of {total} bytes)")
+            break
+        start = pos
+        win.pos = end
+        at = win.base + start
         if btype == pcapng.EPB or btype == pcapng.PB:
             if total < 32:
-                warn(base + start, f"packet block too short ({total} bytes)")
+                warn(at, f"packet block too short ({total} bytes)")
                 st.skipped["short packet block"] += 1
                 continue
             if btype == pcapng.EPB:
@@ -278,18 +324,18 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
             else:
                 if_id, _drops, high, low, caplen, wirelen = struct.unpack_from(order + "HHIIII", buf, start + 8)
             if caplen > total - 32:
-                warn(base + start, f"captured length {caplen} exceeds the block ({total} bytes)")
+                warn(at, f"captured length {caplen} exceeds the block ({total} bytes)")
                 st.skipped["packet larger than its block"] += 1
                 continue
             if if_id >= len(interfaces):
-                warn(base + start, f"packet for undeclared interface {if_id}")
+                warn(at, f"packet for undeclared interface {if_id}")
                 st.skipped["undeclared interface"] += 1
                 continue
             iface = interfaces[if_id]
             col.add_one(start + 28, caplen, wirelen, iface.ts_ns(high, low), iface.linktype)
         elif btype == pcapng.SPB:
             if not interfaces:
-                warn(base + start, "simple packet block before any interface")
+                warn(at, "simple packet block before any interface")
                 st.skipped["undeclared interface"] += 1
                 continue
             iface = interfaces[0]
@@ -300,7 +346,7 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
             col.add_one(start + 12, caplen, wirelen, 0, iface.linktype)
         elif btype == pcapng.IDB:
             if total < 20:
-                warn(base + start, f"interface block too short ({total} bytes)")
+                warn(at, f"interface block too short ({total} bytes)")
                 continue
             linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, start + 8)
             iface = pcapng.Interface(linktype, snaplen)
@@ -314,7 +360,7 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
             st.linktypes.add(linktype)
         elif btype != pcapng.SHB:
             st.skipped[f"{pcapng.BLOCK_NAMES.get(btype, 'unknown')} block {btype:#x}"] += 1
-    chunk = col.flush(buf)
+    chunk = col.flush(win.buf)
     if chunk is not None:
         yield chunk
 

@@ -234,6 +234,21 @@ def test_pcapng_interfaces_blocks_and_damage(tmp_path):
     assert_equivalent(gz)
 
 
+@pytest.mark.parametrize("block", [61, 500, 4096])
+def test_block_boundaries_do_not_matter(tmp_path, monkeypatch, block):
+    """Tiny read/scan blocks: records straddle every block edge, mapped and gzip-read alike."""
+    from sopkit.capture import fastscan
+
+    monkeypatch.setattr(fastscan, "BLOCK", block)
+    frames = mixed_frames() + [eth(tcp4(payload=bytes(range(200)) * 3))]
+    pcap = pcap_bytes([(T0 + i, f) for i, f in enumerate(frames)])
+    ng = ng_shb() + ng_idb(1, tsresol=9) + b"".join(ng_epb(0, T0 + i, f) for i, f in enumerate(frames))
+    for name, data in (("b.pcap", pcap), ("b.pcap.gz", gzip.compress(pcap)), ("b.pcapng", ng),
+                       ("b.pcapng.gz", gzip.compress(ng)), ("cut.pcapng", ng[:-7])):
+        stream = assert_equivalent(write(tmp_path / name, data), batch_sizes=(1 << 16,))
+        assert stream.stats.records == len(frames) - name.startswith("cut")
+
+
 def test_damaged_pcap_warnings_match(tmp_path):
     good = pcap_bytes([(T0 + i, eth(udp4(payload=bytes([i]) * 30))) for i in range(20)])
     for name, data in (("cut-data.pcap", good[:-10]), ("cut-header.pcap", good + b"\0" * 7),
