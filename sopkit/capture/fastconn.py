@@ -27,8 +27,9 @@ from numba import njit
 
 # -- connection fields S[slot, .] ------------------------------------------------------------
 (ORD, KPROTO, KAHI, KALO, KAP, KBHI, KBLO, KBP, HASH, PROTO, VER, OHI, OLO, OP, RHI, RLO, RP, START,
- LAST, TMO, HSEEN, HLEN, ACTIVE, SEQNO, PARTIAL, SEEN, MISSED, VLAN, IVLAN, TPLAST) = range(30)
-NSF = 30
+ LAST, TMO, HSEEN, HLEN, ACTIVE, SEQNO, PARTIAL, SEEN, MISSED, VLAN, IVLAN, TPLAST, XPARKED, XWHEN,
+ XGEN) = range(33)
+NSF = 33
 # -- per-role fields P[slot, role, .] ------------------------------------------------------------
 (ST, PREV, ESTART, ELAST, EACK, FINCNT, FINSEQ, DIDCLOSE, HSYN, HFIN, HRST, RXMT, RXMT_TH, WIN0,
  WIN0_TH, CHK, CHK_TH, GAP, GAP_TH, TRIM, NBLK, BKEY, BOVF, PKTS, IPB, ULEN, IATN, IATSUM, LASTDIR,
@@ -664,6 +665,11 @@ def ht_rebuild(S, HT):
 # -- timers (binary heap of rows: when, tick, kind, slot, ordinal, seq_no) ------------------------
 @njit(cache=True)
 def timer(st, when, kind, s):
+    timer_gen(st, when, kind, s, st.S[s, SEQNO])
+
+
+@njit(cache=True)
+def timer_gen(st, when, kind, s, gen):
     TH, G = st.TH, st.G
     G[G_TICK] += 1
     i = G[G_NHEAP]
@@ -673,14 +679,15 @@ def timer(st, when, kind, s):
         par = (i - 1) >> 1
         if TH[par, 0] < when or (TH[par, 0] == when and TH[par, 1] < tick):
             break
-        TH[i] = TH[par]
+        for k in range(6):
+            TH[i, k] = TH[par, k]
         i = par
     TH[i, 0] = when
     TH[i, 1] = tick
     TH[i, 2] = kind
     TH[i, 3] = s
     TH[i, 4] = st.S[s, ORD]
-    TH[i, 5] = st.S[s, SEQNO]
+    TH[i, 5] = gen
 
 
 @njit(cache=True)
@@ -701,9 +708,11 @@ def timer_pop(st):
                 c += 1
             if lw < TH[c, 0] or (lw == TH[c, 0] and lt < TH[c, 1]):
                 break
-            TH[i] = TH[c]
+            for k in range(6):
+                TH[i, k] = TH[c, k]
             i = c
-        TH[i] = TH[n]
+        for k in range(6):
+            TH[i, k] = TH[n, k]
     return when, kind, s, o, gen
 
 
@@ -787,17 +796,25 @@ def advance(st, now, opt):
                 S[s, ACTIVE] = 0
                 remove(st, s)
         elif kind == 2:
-            if S[s, LAST] + 5_000_000_000 < when:
-                o_st, r_st = P[s, 0, ST], P[s, 1, ST]
-                oc, rc = P[s, 0, DIDCLOSE], P[s, 1, DIDCLOSE]
-                if (oc or rc) and ((oc and rc) or o_st == RESET or r_st == RESET
-                                   or o_st == INACTIVE or r_st == INACTIVE):
+            o_st, r_st = P[s, 0, ST], P[s, 1, ST]
+            oc, rc = P[s, 0, DIDCLOSE], P[s, 1, DIDCLOSE]
+            closing = (oc or rc) and ((oc and rc) or o_st == RESET or r_st == RESET
+                                      or o_st == INACTIVE or r_st == INACTIVE)
+            idle = o_st == INACTIVE and r_st == INACTIVE
+            if not closing and not idle:
+                # Neither removal condition can hold before this connection's next packet, so the
+                # 6 s chain would only re-arm: park it and resume it at that packet (process()).
+                S[s, XPARKED] = 1
+                S[s, XWHEN] = when
+                S[s, XGEN] = gen
+                continue
+            # FlowTable compares ``last_ns + LINGER * NS`` as a float (rounded to 256 ns at
+            # today's epoch): reproduce that rounding, the sum is always a whole number.
+            if np.int64(np.float64(S[s, LAST]) + 5e9) < when:
+                if closing:
                     S[s, ACTIVE] = 0
-                    remove(st, s)
-                    continue
-                if o_st == INACTIVE and r_st == INACTIVE:
-                    remove(st, s)
-                    continue
+                remove(st, s)
+                continue
             timer(st, when + 6_000_000_000, 2, s)
 
 
@@ -954,6 +971,10 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
                     u = st.P[s, d, ULEN]
                     v = pl if pl > 0 else 0
                     st.P[s, d, ULEN] = v if u < 0 else u + v
+        if S[s, XPARKED]:  # resume a parked expire chain at its next step after this packet
+            w = S[s, XWHEN]
+            timer_gen(st, w + ((ts - w) // 6_000_000_000 + 1) * 6_000_000_000, 2, s, S[s, XGEN])
+            S[s, XPARKED] = 0
         t = tunnel[i]
         if t >= 0:
             k = tkeys[t]
