@@ -248,7 +248,13 @@ def iter_frames(
     """Read files and/or directories (recursively) as one time-ordered stream of frames.
 
     Returns a :class:`FrameStream` (an iterator of frames) whose ``rejected`` lists the files that
-    were not captures and whose ``stats`` totals what each file's reader saw and skipped.
+    were not captures and whose ``stats`` totals what each file's reader saw and skipped. Raises
+    :class:`CaptureError` when not one readable capture is among ``paths``.
     ``start_ns``/``end_ns`` keep frames with ``start_ns <= ts_ns < end_ns``.
     """
-    return FrameStream(paths, start_ns=start_ns, end_ns=end_ns, progress=progress)
+    stream = FrameStream(paths, start_ns=start_ns, end_ns=end_ns, progress=progress)
+    if not stream.readers:
+        named = [str(paths)] if isinstance(paths, (str, os.PathLike)) else [str(p) for p in paths]
+        why = "; ".join(stream.rejected) or "nothing given"
+        raise CaptureError(f"no readable capture among {', '.join(named) or '(no paths)'}: {why}")
+    return stream

@@ -81,3 +81,16 @@ def test_missing_path_is_rejected_not_fatal(tmp_path):
     s = FrameStream([tmp_path / "nope.pcap"])
     assert list(s) == []
     assert "no such file" in s.rejected[0]
+
+
+def test_no_readable_capture_is_an_error_naming_the_paths(tmp_path):
+    import pytest
+
+    from sopkit.capture.readers import iter_frames
+    from sopkit.errors import CaptureError
+
+    (tmp_path / "notes.txt").write_text("not a capture")
+    with pytest.raises(CaptureError, match=r"no readable capture among .*absent\.pcap.*no such file"):
+        iter_frames([tmp_path / "absent.pcap"])
+    with pytest.raises(CaptureError, match=r"notes\.txt: not a pcap/pcapng capture"):
+        iter_frames(tmp_path)
