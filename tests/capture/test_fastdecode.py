@@ -308,6 +308,24 @@ def test_corpus_tunnels_vlan_fragments_checksums(conformance):
     assert stream.decode_stats["bad IPv4 checksum"] > 0 and stream.decode_stats["bad transport checksum"] > 0
 
 
+@pytest.mark.slow
+def test_whole_corpus_identical(conformance):
+    """Every capture of the corpus (zeek traces, nDPI, StopDDoS): no exception, no differing packet."""
+    files = [f for root in ("zeek/traces", "ndpi/pcap", "stopddos")
+             for f in sorted((conformance / root).rglob("*")) if f.is_file()]
+    assert len(files) > 1000
+    differing = []
+    for f in files:
+        dec = Decoder()
+        want = packets_to_batch(p for fr in iter_frames(f) for p in dec.decode(fr))
+        dec.finish()
+        stream = iter_batches(f)
+        why = first_difference(concatenate(stream), want)
+        if why is not None or stream.decode_stats != dec.stats:
+            differing.append(f"{f}: {why or 'decoding counters differ'}")
+    assert differing == []
+
+
 def test_stopddos_is_mostly_fast(conformance):
     stream = iter_batches(Path(conformance / "stopddos/pkt.TCP.synflood.spoofed.pcap"))
     n = sum(len(b) for b in stream)
