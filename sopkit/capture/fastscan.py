@@ -15,6 +15,12 @@ of ~µs for a Python loop). Everything else — section and interface blocks, si
 blocks, binary timestamp resolutions, every damaged or cut block — stops the compiled loop and is
 handled by a Python step that mirrors the readers record by record, with the same counters and
 the same warning texts, so ``CaptureStats`` ends up exactly as the per-packet readers leave it.
+One deliberate difference: a pcapng timestamp beyond the signed 64-bit nanosecond range (absurd
+resolution or offset options) cannot go into a batch, so that record is skipped and counted
+(``skipped["timestamp out of range"]``, with a warning) instead of yielded.
+
+Plain files are memory-mapped: a capture must not be truncated while it is being read (growing,
+as tcpdump writes it, is fine: the part present at open time is read).
 """
 
 from __future__ import annotations
@@ -332,7 +338,12 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
                 st.skipped["undeclared interface"] += 1
                 continue
             iface = interfaces[if_id]
-            col.add_one(start + 28, caplen, wirelen, iface.ts_ns(high, low), iface.linktype)
+            ts = iface.ts_ns(high, low)
+            if not -_I64_MAX - 1 <= ts <= _I64_MAX:  # cannot be a PacketBatch timestamp
+                warn(at, f"timestamp out of range ({ts} ns, interface {if_id})")
+                st.skipped["timestamp out of range"] += 1
+                continue
+            col.add_one(start + 28, caplen, wirelen, ts, iface.linktype)
         elif btype == pcapng.SPB:
             if not interfaces:
                 warn(at, "simple packet block before any interface")

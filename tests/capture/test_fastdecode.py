@@ -249,6 +249,16 @@ def test_block_boundaries_do_not_matter(tmp_path, monkeypatch, block):
         assert stream.stats.records == len(frames) - name.startswith("cut")
 
 
+def test_pcapng_timestamp_out_of_range_is_counted(tmp_path):
+    data = (ng_shb() + ng_idb(1, tsresol=0) + ng_epb(0, 1_700_000_000, eth(udp4()))
+            + ng_epb(0, 2**62, eth(udp4())) + ng_epb(0, 1_700_000_001, eth(icmp4())))
+    stream = iter_batches(write(tmp_path / "far.pcapng", data))
+    b = concatenate(stream)
+    assert list(b["ts_ns"]) == [1_700_000_000 * 10**9, 1_700_000_001 * 10**9] and list(b["proto"]) == [17, 1]
+    assert stream.stats.skipped == {"timestamp out of range": 1} and stream.stats.records == 2
+    assert "timestamp out of range" in stream.stats.warnings[0]
+
+
 def test_damaged_pcap_warnings_match(tmp_path):
     good = pcap_bytes([(T0 + i, eth(udp4(payload=bytes([i]) * 30))) for i in range(20)])
     for name, data in (("cut-data.pcap", good[:-10]), ("cut-header.pcap", good + b"\0" * 7),
