@@ -7,12 +7,14 @@ reference function of the same name; the reference stays the specification (the 
 tests compare whole flow tables).
 
 Layout (all int64 unless said): ``S[slot, field]`` connection fields (``O_*``... below),
-``P[slot, role, field]`` per-role fields (endpoint state, counters; role 0 is the current
-originator, so :func:`flip` swaps the two rows), ``Q[slot, role, 2]`` the 128-bit sum of squared
-inter-arrival times as (high, low) uint64 words (Python keeps it as an unbounded int), ``H[slot]``
-the first ``HCAP`` history letters (longer histories continue in a typed dict keyed by the
-connection's ordinal), ``BLK[slot, role]`` up to ``KBLK`` received-data blocks for ``missed_bytes``
-(more spill to a typed dict keyed by ``P[.., BKEY]``).  ``G`` holds counters and statistics.
+``S[slot, F + NPF * role]`` per-role fields (endpoint state, counters; role 0 is the current
+originator, so :func:`flip` swaps the two ranges), among them the 128-bit sum of squared
+inter-arrival times as (high, low) 64-bit words (Python keeps it as an unbounded int) and up to
+``KBLK`` received-data blocks for ``missed_bytes`` (more spill to a typed dict keyed by ``BKEY``);
+then the first ``HCAP`` history letters packed 8 to a word (longer histories continue in a typed
+dict keyed by the connection's ordinal).  ``G`` holds counters and statistics.  Everything a
+connection needs is one row of ``S`` because each array a compiled function receives costs two
+atomic reference-count updates per call; the hot functions take ``S`` and little else.
 
 Why our own code: see :mod:`sopkit.capture.conn`; numba is used because the per-packet logic is
 branchy scalar code that numpy cannot vectorize.
@@ -30,11 +32,16 @@ from numba import njit
  LAST, TMO, HSEEN, HLEN, ACTIVE, SEQNO, PARTIAL, SEEN, MISSED, VLAN, IVLAN, TPLAST, XPARKED, XWHEN,
  XGEN) = range(33)
 NSF = 33
-# -- per-role fields P[slot, role, .] ------------------------------------------------------------
+HCAP = 32  #: history letters kept inline per slot (packed 8 to a word)
+KBLK = 4  #: data blocks kept inline per endpoint
+# -- per-role fields S[slot, F + NPF * role] (role 0 = current originator) --------------------------
 (ST, PREV, ESTART, ELAST, EACK, FINCNT, FINSEQ, DIDCLOSE, HSYN, HFIN, HRST, RXMT, RXMT_TH, WIN0,
  WIN0_TH, CHK, CHK_TH, GAP, GAP_TH, TRIM, NBLK, BKEY, BOVF, PKTS, IPB, ULEN, IATN, IATSUM, LASTDIR,
- SZMIN, SZMAX, SZSUM) = range(32)
-NPF = 32
+ SZMIN, SZMAX, SZSUM, QHI, QLO) = range(NSF, NSF + 34)
+BLK = NSF + 34  #: KBLK (start, end) pairs
+NPF = 34 + 2 * KBLK
+HB = NSF + 2 * NPF  #: history words
+NCOL = HB + HCAP // 8
 # -- globals G[.] --------------------------------------------------------------------------------
 (G_NCONN, G_TICK, G_NFREE, G_NOUT, G_NHEAP, G_NTEV, G_NLIVE, G_PACKETS, G_BADCK, G_BADIP, G_NOCONN,
  G_TUNOUT, G_REUSE) = range(13)
@@ -44,15 +51,14 @@ OPT_TCP, OPT_UDP, OPT_ICMP, OPT_DNS, OPT_DNS_EXP, OPT_IGNORE, OPT_PARTIAL = rang
 # -- output row fields OUT[row, .] -----------------------------------------------------------------
 (R_ORD, R_START, R_LAST, R_PROTO, R_VER, R_OHI, R_OLO, R_OP, R_RHI, R_RLO, R_RP, R_OB, R_RB, R_STATE,
  R_MISSED, R_HLEN, R_VLAN, R_IVLAN) = range(18)
-R_DIR = 18  #: then per role: PKTS, IPB, IATN, IATSUM, SZMIN, SZMAX, SZSUM (7 each)
-NRF = R_DIR + 14
+R_DIR = 18  #: then per role: PKTS, IPB, IATN, IATSUM, SZMIN, SZMAX, SZSUM, QHI, QLO (9 each)
+R_HIST = R_DIR + 18  #: then the inline history words
+NRF = R_HIST + HCAP // 8
 #: conn_state codes (index into this list)
 STATES = ["OTH", "SF", "S0", "SHR", "REJ", "RSTRH", "RSTR", "RSTOS0", "RSTO", "SH", "S2", "S3", "S1"]
 (CS_OTH, CS_SF, CS_S0, CS_SHR, CS_REJ, CS_RSTRH, CS_RSTR, CS_RSTOS0, CS_RSTO, CS_SH, CS_S2, CS_S3,
  CS_S1) = range(13)
 
-HCAP = 32  #: history letters kept inline per slot
-KBLK = 4  #: data blocks kept inline per endpoint
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL_ST, ESTABLISHED, CLOSED, RESET = range(7)
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
@@ -62,95 +68,89 @@ H_SYN, H_FIN, H_RST, H_FIN_RST, H_DATA, H_ACK, H_MULTI, H_CORRUPT = (1 << i for 
 ACT_ATTEMPT, ACT_DELETE, ACT_EXPIRE = 1, 2, 4
 
 #: All mutable engine state; see the module docstring.  ``HOVF``/``BOVFD`` are numba typed dicts.
-State = namedtuple("State", "S P Q H BLK HT FREE TH OUT OUTQ OUTH TEV G HOVF BOVFD")
+State = namedtuple("State", "S HT FREE TH OUT TEV G HOVF BOVFD")
 
 
 # -- history ---------------------------------------------------------------------------------------
 @njit(cache=True)
-def hist_add(st, s, ch):
+def hist_add(S, HOVF, s, ch):
     """Append letter ``ch`` (a byte) to the history of slot ``s``."""
-    n = st.S[s, HLEN]
+    n = S[s, HLEN]
     if n < HCAP:
-        st.H[s, n] = ch
+        S[s, HB + (n >> 3)] |= ch << ((n & 7) * 8)
     else:
-        o = st.S[s, ORD]
+        o = S[s, ORD]
         if n == HCAP:
             buf = np.empty(2 * HCAP, np.uint8)
-            buf[:HCAP] = st.H[s]
-            st.HOVF[o] = buf
-        buf = st.HOVF[o]
+            for i in range(HCAP):
+                buf[i] = (S[s, HB + (i >> 3)] >> ((i & 7) * 8)) & 0xFF
+            HOVF[o] = buf
+        buf = HOVF[o]
         if n >= len(buf):
             big = np.empty(2 * len(buf), np.uint8)
             big[: len(buf)] = buf
-            st.HOVF[o] = big
+            HOVF[o] = big
             buf = big
         buf[n] = ch
-    st.S[s, HLEN] = n + 1
+    S[s, HLEN] = n + 1
 
 
 @njit(cache=True)
-def hist_at(st, s, i):
-    if st.S[s, HLEN] <= HCAP:
-        return st.H[s, i]
-    return st.HOVF[st.S[s, ORD]][i]
+def hist_at(S, HOVF, s, i):
+    if S[s, HLEN] <= HCAP:
+        return (S[s, HB + (i >> 3)] >> ((i & 7) * 8)) & 0xFF
+    return np.int64(HOVF[S[s, ORD]][i])
 
 
 @njit(cache=True)
-def add_history(st, s, code, is_orig):
-    hist_add(st, s, code if is_orig else code + 32)
+def add_history(S, HOVF, s, code, is_orig):
+    hist_add(S, HOVF, s, code if is_orig else code + 32)
 
 
 @njit(cache=True)
-def check_history(st, s, mask, code, is_orig):
+def check_history(S, HOVF, s, mask, code, is_orig):
     """Zeek's CheckHistory: add ``code`` the first time ``mask`` is seen; was it seen before?"""
     if not is_orig:
         mask <<= 16
         code += 32
-    if st.S[s, HSEEN] & mask:
+    if S[s, HSEEN] & mask:
         return True
-    st.S[s, HSEEN] |= mask
-    hist_add(st, s, code)
+    S[s, HSEEN] |= mask
+    hist_add(S, HOVF, s, code)
     return False
 
 
 @njit(cache=True)
-def scaled(st, s, e, code, cnt, th):
+def scaled(S, HOVF, s, e, code, cnt, th):
     """Zeek's ScaledHistoryEntry on role ``e``: log at the 1st, 10th, 100th … occurrence."""
-    n = st.P[s, e, cnt] + 1
-    st.P[s, e, cnt] = n
-    if n == st.P[s, e, th]:
-        add_history(st, s, code, e == 0)
-        st.P[s, e, th] *= 10
+    n = S[s, cnt + NPF * e] + 1
+    S[s, cnt + NPF * e] = n
+    if n == S[s, th + NPF * e]:
+        add_history(S, HOVF, s, code, e == 0)
+        S[s, th + NPF * e] *= 10
 
 
 @njit(cache=True)
-def flip(st, s):
+def flip(S, HOVF, s):
     """Zeek's FlipRoles: swap originator and responder, append ``^``."""
-    S = st.S
     for a, b in ((OHI, RHI), (OLO, RLO), (OP, RP)):
         S[s, a], S[s, b] = S[s, b], S[s, a]
-    for f in range(NPF):
-        st.P[s, 0, f], st.P[s, 1, f] = st.P[s, 1, f], st.P[s, 0, f]
-    for k in range(2):
-        st.Q[s, 0, k], st.Q[s, 1, k] = st.Q[s, 1, k], st.Q[s, 0, k]
-    for k in range(KBLK):
-        for j in range(2):
-            st.BLK[s, 0, k, j], st.BLK[s, 1, k, j] = st.BLK[s, 1, k, j], st.BLK[s, 0, k, j]
+    for f in range(NSF, NSF + NPF):
+        S[s, f], S[s, f + NPF] = S[s, f + NPF], S[s, f]
     seen = S[s, SEEN]
     S[s, SEEN] = ((seen & 1) << 1) | ((seen & 2) >> 1)
     S[s, PARTIAL] = 0
-    hist_add(st, s, 94)  # '^'
+    hist_add(S, HOVF, s, 94)  # '^'
 
 
 @njit(cache=True)
-def count(st, s, d, ts, ip_len):
+def count(S, s, d, ts, ip_len):
     """Per-role packet/byte counters and inter-arrival/size statistics (Conn.count)."""
-    P = st.P
-    n = P[s, d, PKTS]
+    n = S[s, PKTS + NPF * d]
     if n:
-        iat = ts - P[s, d, LASTDIR]
-        P[s, d, IATN] += 1
-        P[s, d, IATSUM] += iat
+        iat = ts - S[s, LASTDIR + NPF * d]
+        S[s, IATN + NPF * d] += 1
+        S[s, IATSUM + NPF * d] += iat
         u = np.uint64(-iat if iat < 0 else iat)
         hi32 = u >> np.uint64(32)
         lo32 = u & np.uint64(M32)
@@ -161,21 +161,22 @@ def count(st, s, d, ts, ip_len):
         lo2 = lo + add
         if lo2 < lo:
             hi += np.uint64(1)
-        old = st.Q[s, d, 1]
+        old = np.uint64(S[s, QLO + NPF * d])
         new = old + lo2
-        st.Q[s, d, 1] = new
-        st.Q[s, d, 0] += hi + (np.uint64(1) if new < old else np.uint64(0))
-        if ip_len < P[s, d, SZMIN]:
-            P[s, d, SZMIN] = ip_len
-        if ip_len > P[s, d, SZMAX]:
-            P[s, d, SZMAX] = ip_len
+        S[s, QLO + NPF * d] = np.int64(new)
+        qhi = np.uint64(S[s, QHI + NPF * d]) + hi + (np.uint64(1) if new < old else np.uint64(0))
+        S[s, QHI + NPF * d] = np.int64(qhi)
+        if ip_len < S[s, SZMIN + NPF * d]:
+            S[s, SZMIN + NPF * d] = ip_len
+        if ip_len > S[s, SZMAX + NPF * d]:
+            S[s, SZMAX + NPF * d] = ip_len
     else:
-        P[s, d, SZMIN] = ip_len
-        P[s, d, SZMAX] = ip_len
-    P[s, d, LASTDIR] = ts
-    P[s, d, PKTS] = n + 1
-    P[s, d, IPB] += ip_len
-    P[s, d, SZSUM] += ip_len
+        S[s, SZMIN + NPF * d] = ip_len
+        S[s, SZMAX + NPF * d] = ip_len
+    S[s, LASTDIR + NPF * d] = ts
+    S[s, PKTS + NPF * d] = n + 1
+    S[s, IPB + NPF * d] += ip_len
+    S[s, SZSUM + NPF * d] += ip_len
 
 
 # -- TCP -------------------------------------------------------------------------------------------
@@ -191,62 +192,60 @@ def unwrap(seq32, near):
 
 
 @njit(cache=True)
-def ep_size(P, s, e):
+def ep_size(S, s, e):
     """Endpoint.size: payload bytes of role ``e`` from its sequence numbers."""
-    if P[s, e, PREV] == SYN_SENT and P[s, e, ST] == RESET and P[s, 1 - e, ST] == INACTIVE:
-        if P[s, e, EACK] - P[s, e, ESTART] > 1:
+    if S[s, PREV + NPF * e] == SYN_SENT and S[s, ST + NPF * e] == RESET and S[s, ST + NPF * (1 - e)] == INACTIVE:
+        if S[s, EACK + NPF * e] - S[s, ESTART + NPF * e] > 1:
             return 0
-    size = max(P[s, e, ELAST], P[s, e, EACK]) - P[s, e, ESTART]
+    size = max(S[s, ELAST + NPF * e], S[s, EACK + NPF * e]) - S[s, ESTART + NPF * e]
     if size <= 0:
         return 0
     size -= 1
-    if P[s, e, FINCNT] and size:
+    if S[s, FINCNT + NPF * e] and size:
         size -= 1
     return size
 
 
 @njit(cache=True)
-def set_state(st, s, e, new, tcp_tmo):
-    P = st.P
-    old = P[s, e, ST]
+def set_state(S, s, e, new, tcp_tmo):
+    old = S[s, ST + NPF * e]
     if new != old:
-        if new > SYN_ACK_SENT and old <= SYN_ACK_SENT and P[s, 1 - e, ST] <= SYN_ACK_SENT:
-            st.S[s, TMO] = tcp_tmo
-        P[s, e, PREV] = old
-        P[s, e, ST] = new
+        if new > SYN_ACK_SENT and old <= SYN_ACK_SENT and S[s, ST + NPF * (1 - e)] <= SYN_ACK_SENT:
+            S[s, TMO] = tcp_tmo
+        S[s, PREV + NPF * e] = old
+        S[s, ST + NPF * e] = new
 
 
 @njit(cache=True)
-def conn_state(st, s):
+def conn_state(S, HOVF, s):
     """Zeek's conn_state code (index into :data:`STATES`)."""
-    S, P = st.S, st.P
     if S[s, PROTO] != 6:
         if S[s, PROTO] == 17:
-            o, r = P[s, 0, ULEN] >= 0, P[s, 1, ULEN] >= 0
+            o, r = S[s, ULEN] >= 0, S[s, ULEN + NPF] >= 0
             if o:
                 return CS_SF if r else CS_S0
             return CS_SHR if r else CS_OTH
         return CS_OTH
-    os_, rs = P[s, 0, ST], P[s, 1, ST]
+    os_, rs = S[s, ST], S[s, ST + NPF]
     o_in = os_ == INACTIVE or os_ == PARTIAL_ST
     r_in = rs == INACTIVE or rs == PARTIAL_ST
     if rs == RESET:
         if os_ == SYN_SENT or os_ == SYN_ACK_SENT or (
-                os_ == RESET and ep_size(P, s, 0) == 0 and ep_size(P, s, 1) == 0):
+                os_ == RESET and ep_size(S, s, 0) == 0 and ep_size(S, s, 1) == 0):
             return CS_REJ
         return CS_RSTRH if o_in else CS_RSTR
     if os_ == RESET:
         if r_in:
             n = S[s, HLEN]
-            i = 1 if n and hist_at(st, s, 0) == 94 else 0
-            if i < n and hist_at(st, s, i) == 83:  # 'S'
+            i = 1 if n and hist_at(S, HOVF, s, 0) == 94 else 0
+            if i < n and hist_at(S, HOVF, s, i) == 83:  # 'S'
                 i += 1
                 while i < n:
-                    c = hist_at(st, s, i)
+                    c = hist_at(S, HOVF, s, i)
                     if c in (72, 65, 70, 71, 73, 81, 82):  # H A F G I Q R
                         break
                     i += 1
-                if i < n and hist_at(st, s, i) == 82:
+                if i < n and hist_at(S, HOVF, s, i) == 82:
                     return CS_RSTOS0
             return CS_OTH
         return CS_RSTO
@@ -264,258 +263,252 @@ def conn_state(st, s):
 
 
 @njit(cache=True)
-def init_endpoint(P, s, e, flags, seq, last):
-    st = P[s, e, ST]
+def init_endpoint(S, s, e, flags, seq, last):
+    st = S[s, ST + NPF * e]
     if st == INACTIVE:
         if flags & SYN:
-            P[s, e, ESTART] = seq
-            P[s, e, EACK] = seq
+            S[s, ESTART + NPF * e] = seq
+            S[s, EACK + NPF * e] = seq
         else:
-            P[s, e, ESTART] = seq - 1
-            P[s, e, EACK] = seq - 1
+            S[s, ESTART + NPF * e] = seq - 1
+            S[s, EACK + NPF * e] = seq - 1
             last = seq
-        P[s, e, ELAST] = last
+        S[s, ELAST + NPF * e] = last
     elif flags & SYN and (
-        ((st == SYN_SENT or st == SYN_ACK_SENT) and seq != P[s, e, ESTART] & M32)
+        ((st == SYN_SENT or st == SYN_ACK_SENT) and seq != S[s, ESTART + NPF * e] & M32)
         or st == ESTABLISHED or st == PARTIAL_ST
-        or (st == RESET and P[s, e, PREV] == INACTIVE)
+        or (st == RESET and S[s, PREV + NPF * e] == INACTIVE)
     ):
-        P[s, e, ESTART] = seq
-        P[s, e, EACK] = seq
-        P[s, e, ELAST] = last
+        S[s, ESTART + NPF * e] = seq
+        S[s, EACK + NPF * e] = seq
+        S[s, ELAST + NPF * e] = last
 
 
 @njit(cache=True)
-def update_history(st, s, e, flags, rel_seq, plen):
+def update_history(S, HOVF, s, e, flags, rel_seq, plen):
     o = e == 0
-    P = st.P
     bits = (flags & SYN) // SYN + (flags & FIN) + (flags & RST) // RST
     if bits > 1:
         if flags & FIN and flags & RST:
-            check_history(st, s, H_FIN_RST, 73, o)  # I
+            check_history(S, HOVF, s, H_FIN_RST, 73, o)  # I
         else:
-            check_history(st, s, H_MULTI, 81, o)  # Q
+            check_history(S, HOVF, s, H_MULTI, 81, o)  # Q
     elif bits == 1:
         if flags & SYN:
             code = 72 if flags & ACK else 83  # H / S
-            if check_history(st, s, H_SYN, code, o) and rel_seq != P[s, e, HSYN]:
-                add_history(st, s, code, o)
-            P[s, e, HSYN] = rel_seq
+            if check_history(S, HOVF, s, H_SYN, code, o) and rel_seq != S[s, HSYN + NPF * e]:
+                add_history(S, HOVF, s, code, o)
+            S[s, HSYN + NPF * e] = rel_seq
         elif flags & FIN:
-            if check_history(st, s, H_FIN, 70, o) and rel_seq + plen != P[s, e, HFIN]:
-                add_history(st, s, 70, o)
-            P[s, e, HFIN] = rel_seq + plen
+            if check_history(S, HOVF, s, H_FIN, 70, o) and rel_seq + plen != S[s, HFIN + NPF * e]:
+                add_history(S, HOVF, s, 70, o)
+            S[s, HFIN + NPF * e] = rel_seq + plen
         else:
-            if check_history(st, s, H_RST, 82, o) and rel_seq != P[s, e, HRST]:
-                add_history(st, s, 82, o)
-            P[s, e, HRST] = rel_seq
+            if check_history(S, HOVF, s, H_RST, 82, o) and rel_seq != S[s, HRST + NPF * e]:
+                add_history(S, HOVF, s, 82, o)
+            S[s, HRST + NPF * e] = rel_seq
     elif plen:
-        check_history(st, s, H_DATA, 68, o)  # D
+        check_history(S, HOVF, s, H_DATA, 68, o)  # D
     elif flags & ACK:
-        check_history(st, s, H_ACK, 65, o)  # A
+        check_history(S, HOVF, s, H_ACK, 65, o)  # A
 
 
 @njit(cache=True)
-def inactive(st, s, e, seq, plen, flags, tmo):
+def inactive(S, HOVF, s, e, seq, plen, flags, tmo):
     """conn._inactive; returns (do_close, gen, act, e) with ``e`` updated when roles flipped."""
-    P = st.P
     do_close = gen = False
     act = 0
     is_orig = e == 0
     if flags & SYN:
         if is_orig:
-            set_state(st, s, e, SYN_ACK_SENT if flags & ACK else SYN_SENT, tmo)
+            set_state(S, s, e, SYN_ACK_SENT if flags & ACK else SYN_SENT, tmo)
             act |= ACT_ATTEMPT
         else:
-            if not flags & ACK and P[s, 1 - e, ST] == SYN_ACK_SENT and seq == P[s, e, ESTART] & M32:
-                flip(st, s)
+            if not flags & ACK and S[s, ST + NPF * (1 - e)] == SYN_ACK_SENT and seq == S[s, ESTART + NPF * e] & M32:
+                flip(S, HOVF, s)
                 e = 1 - e
-                set_state(st, s, 1 - e, ESTABLISHED, tmo)
-                st.S[s, SEEN] |= 1
-            if P[s, 1 - e, ST] == SYN_SENT:
-                set_state(st, s, 1 - e, ESTABLISHED, tmo)
-            set_state(st, s, e, ESTABLISHED, tmo)
+                set_state(S, s, 1 - e, ESTABLISHED, tmo)
+                S[s, SEEN] |= 1
+            if S[s, ST + NPF * (1 - e)] == SYN_SENT:
+                set_state(S, s, 1 - e, ESTABLISHED, tmo)
+            set_state(S, s, e, ESTABLISHED, tmo)
     if flags & FIN:
-        set_state(st, s, e, CLOSED, tmo)
+        set_state(S, s, e, CLOSED, tmo)
         do_close = gen = True
     if flags & RST:
-        set_state(st, s, e, RESET, tmo)
+        set_state(S, s, e, RESET, tmo)
         if e == 0:
-            reject = P[s, 1 - e, ST] == ESTABLISHED
+            reject = S[s, ST + NPF * (1 - e)] == ESTABLISHED
         else:
-            reject = P[s, 1 - e, ST] == SYN_SENT or P[s, 1 - e, ST] == SYN_ACK_SENT
+            reject = S[s, ST + NPF * (1 - e)] == SYN_SENT or S[s, ST + NPF * (1 - e)] == SYN_ACK_SENT
         do_close = True
         gen = not reject
-    if P[s, e, ST] == INACTIVE:
-        if e != 0 and plen == 0 and P[s, 0, ST] == SYN_SENT:
+    if S[s, ST + NPF * e] == INACTIVE:
+        if e != 0 and plen == 0 and S[s, ST] == SYN_SENT:
             pass
-        elif flags & ACK and P[s, 1 - e, ST] == ESTABLISHED:
-            set_state(st, s, e, ESTABLISHED, tmo)
-            st.S[s, PARTIAL] = 0
-            st.S[s, SEEN] |= 1 if e == 0 else 2
+        elif flags & ACK and S[s, ST + NPF * (1 - e)] == ESTABLISHED:
+            set_state(S, s, e, ESTABLISHED, tmo)
+            S[s, PARTIAL] = 0
+            S[s, SEEN] |= 1 if e == 0 else 2
         else:
-            set_state(st, s, e, PARTIAL_ST, tmo)
+            set_state(S, s, e, PARTIAL_ST, tmo)
     return do_close, gen, act, e
 
 
 @njit(cache=True)
-def state_machine(st, s, e, seq, plen, flags, tmo):
-    P = st.P
+def state_machine(S, HOVF, s, e, seq, plen, flags, tmo):
     p = 1 - e
-    cur = P[s, e, ST]
+    cur = S[s, ST + NPF * e]
     if cur == INACTIVE:
-        return inactive(st, s, e, seq, plen, flags, tmo)
+        return inactive(S, HOVF, s, e, seq, plen, flags, tmo)
     do_close = gen = False
     if cur == SYN_SENT or cur == SYN_ACK_SENT:
         if flags & FIN:
-            set_state(st, s, e, CLOSED, tmo)
+            set_state(S, s, e, CLOSED, tmo)
             do_close = gen = True
         if flags & RST:
-            set_state(st, s, e, RESET, tmo)
-            st.S[s, ACTIVE] = 0
+            set_state(S, s, e, RESET, tmo)
+            S[s, ACTIVE] = 0
             do_close = True
     elif cur == ESTABLISHED or cur == PARTIAL_ST:
-        if flags & SYN and cur == PARTIAL_ST and P[s, p, ST] == INACTIVE and not flags & ACK:
-            set_state(st, s, e, SYN_SENT, tmo)
+        if flags & SYN and cur == PARTIAL_ST and S[s, ST + NPF * p] == INACTIVE and not flags & ACK:
+            set_state(S, s, e, SYN_SENT, tmo)
         if flags & FIN and not flags & RST:
-            set_state(st, s, e, CLOSED, tmo)
-            if P[s, p, ST] == RESET and P[s, p, PREV] == CLOSED:
-                set_state(st, s, p, CLOSED, tmo)
+            set_state(S, s, e, CLOSED, tmo)
+            if S[s, ST + NPF * p] == RESET and S[s, PREV + NPF * p] == CLOSED:
+                set_state(S, s, p, CLOSED, tmo)
             do_close = gen = True
         if flags & RST:
-            set_state(st, s, e, RESET, tmo)
+            set_state(S, s, e, RESET, tmo)
             do_close = True
-            if P[s, p, ST] != RESET or P[s, p, PREV] != ESTABLISHED:
-                st.S[s, ACTIVE] = 0
+            if S[s, ST + NPF * p] != RESET or S[s, PREV + NPF * p] != ESTABLISHED:
+                S[s, ACTIVE] = 0
     elif cur == CLOSED:
-        if flags & RST and P[s, p, ST] != CLOSED:
-            set_state(st, s, e, RESET, tmo)
-            if not P[s, e, DIDCLOSE]:
+        if flags & RST and S[s, ST + NPF * p] != CLOSED:
+            set_state(S, s, e, RESET, tmo)
+            if not S[s, DIDCLOSE + NPF * e]:
                 do_close = True
     return do_close, gen, 0, e
 
 
 # -- received-data blocks (missed_bytes) -------------------------------------------------------------
 @njit(cache=True)
-def blocks(st, s, e):
-    """The block buffer of role ``e`` (inline view, or the spilled array)."""
-    if st.P[s, e, BOVF]:
-        return st.BOVFD[st.P[s, e, BKEY]]
-    return st.BLK[s, e]
+def blocks(S, BOVFD, s, e):
+    """Role ``e``'s block buffer as (array, offset, capacity): pair k is [off + 2k, off + 2k + 1]."""
+    if S[s, BOVF + NPF * e]:
+        b = BOVFD[S[s, BKEY + NPF * e]]
+        return b, np.int64(0), np.int64(len(b) // 2)
+    return S[s], np.int64(BLK + NPF * e), np.int64(KBLK)
 
 
 @njit(cache=True)
-def data_sent(st, s, e, rel, plen):
+def data_sent(S, BOVFD, s, e, rel, plen):
     """conn._data_sent: record [rel, rel+plen) as received, merging touching blocks."""
-    P = st.P
     end = rel + plen
-    if end <= P[s, e, TRIM]:
+    if end <= S[s, TRIM + NPF * e]:
         return
-    n = P[s, e, NBLK]
-    b = blocks(st, s, e)
-    if n and rel == b[n - 1, 1]:
-        b[n - 1, 1] = end
+    n = S[s, NBLK + NPF * e]
+    b, o, cap = blocks(S, BOVFD, s, e)
+    if n and rel == b[o + 2 * n - 1]:
+        b[o + 2 * n - 1] = end
         return
-    if n == len(b):  # grow: spill to (a bigger) dict array
-        big = np.empty((2 * len(b), 2), np.int64)
-        big[:n] = b[:n]
-        st.BOVFD[P[s, e, BKEY]] = big
-        P[s, e, BOVF] = 1
-        b = big
-    if not n or rel > b[n - 1, 1]:
-        b[n, 0] = rel
-        b[n, 1] = end
-        P[s, e, NBLK] = n + 1
+    if n == cap:  # grow: spill to (a bigger) dict array
+        big = np.empty(4 * cap, np.int64)
+        big[: 2 * n] = b[o: o + 2 * n]
+        BOVFD[S[s, BKEY + NPF * e]] = big
+        S[s, BOVF + NPF * e] = 1
+        b, o = big, 0
+    if not n or rel > b[o + 2 * n - 1]:
+        b[o + 2 * n] = rel
+        b[o + 2 * n + 1] = end
+        S[s, NBLK + NPF * e] = n + 1
         return
     # general case: union of [rel, end) with the sorted, disjoint, non-touching blocks
     i = 0
-    while i < n and b[i, 1] < rel:
+    while i < n and b[o + 2 * i + 1] < rel:
         i += 1
     j = i
     lo, hi = rel, end
-    while j < n and b[j, 0] <= end:
-        lo = min(lo, b[j, 0])
-        hi = max(hi, b[j, 1])
+    while j < n and b[o + 2 * j] <= end:
+        lo = min(lo, b[o + 2 * j])
+        hi = max(hi, b[o + 2 * j + 1])
         j += 1
     removed = j - i
     if removed == 0:
-        for k in range(n, i, -1):
-            b[k, 0] = b[k - 1, 0]
-            b[k, 1] = b[k - 1, 1]
+        for k in range(2 * n + 1, 2 * i + 1, -1):
+            b[o + k] = b[o + k - 2]
         n += 1
     else:
-        for k in range(j, n):
-            b[k - removed + 1, 0] = b[k, 0]
-            b[k - removed + 1, 1] = b[k, 1]
+        for k in range(2 * j, 2 * n):
+            b[o + k - 2 * removed + 2] = b[o + k]
         n -= removed - 1
-    b[i, 0] = lo
-    b[i, 1] = hi
-    P[s, e, NBLK] = n
+    b[o + 2 * i] = lo
+    b[o + 2 * i + 1] = hi
+    S[s, NBLK + NPF * e] = n
 
 
 @njit(cache=True)
-def clean(P, s, e):
-    return P[s, e, ST] == ESTABLISHED or (P[s, e, ST] == CLOSED and P[s, e, PREV] == ESTABLISHED)
+def clean(S, s, e):
+    return S[s, ST + NPF * e] == ESTABLISHED or (S[s, ST + NPF * e] == CLOSED and S[s, PREV + NPF * e] == ESTABLISHED)
 
 
 @njit(cache=True)
-def ack_received(st, s, e, rel_ack, report_partial):
+def ack_received(S, HOVF, BOVFD, s, e, rel_ack, report_partial):
     """conn._ack_received for role ``e``: bytes never seen below ``rel_ack`` are a content gap."""
-    P = st.P
-    if P[s, e, FINCNT] and rel_ack >= P[s, e, FINSEQ]:
-        rel_ack = P[s, e, FINSEQ] - 1
-    if rel_ack <= P[s, e, TRIM]:
+    if S[s, FINCNT + NPF * e] and rel_ack >= S[s, FINSEQ + NPF * e]:
+        rel_ack = S[s, FINSEQ + NPF * e] - 1
+    if rel_ack <= S[s, TRIM + NPF * e]:
         return
     missing = 0
-    pos = P[s, e, TRIM]
-    n = P[s, e, NBLK]
-    b = blocks(st, s, e)
+    pos = S[s, TRIM + NPF * e]
+    n = S[s, NBLK + NPF * e]
     keep = 0
-    for k in range(n):
-        if b[k, 1] <= rel_ack:
-            if b[k, 0] > pos:
-                missing += b[k, 0] - pos
-            pos = max(pos, b[k, 1])
-        else:
-            if b[k, 0] < rel_ack:
-                if b[k, 0] > pos:
-                    missing += b[k, 0] - pos
-                pos = rel_ack
-            b[keep, 0] = b[k, 0]
-            b[keep, 1] = b[k, 1]
-            keep += 1
+    if n:
+        b, o, _ = blocks(S, BOVFD, s, e)
+        for k in range(n):
+            bs, be = b[o + 2 * k], b[o + 2 * k + 1]
+            if be <= rel_ack:
+                if bs > pos:
+                    missing += bs - pos
+                pos = max(pos, be)
+            else:
+                if bs < rel_ack:
+                    if bs > pos:
+                        missing += bs - pos
+                    pos = rel_ack
+                b[o + 2 * keep] = bs
+                b[o + 2 * keep + 1] = be
+                keep += 1
     if pos < rel_ack:
         missing += rel_ack - pos
-    P[s, e, NBLK] = keep
-    P[s, e, TRIM] = rel_ack
-    if missing > 0 and not (rel_ack <= 2 and st.S[s, PARTIAL]):
-        cl = clean(P, s, 0) and clean(P, s, 1)
+    S[s, NBLK + NPF * e] = keep
+    S[s, TRIM + NPF * e] = rel_ack
+    if missing > 0 and not (rel_ack <= 2 and S[s, PARTIAL]):
+        cl = clean(S, s, 0) and clean(S, s, 1)
         if cl or report_partial:
-            st.S[s, MISSED] += missing
+            S[s, MISSED] += missing
         if cl:
-            scaled(st, s, e, 71, GAP, GAP_TH)  # G
+            scaled(S, HOVF, s, e, 71, GAP, GAP_TH)  # G
 
 
 @njit(cache=True)
-def connection_closed(st, s, e, gen):
-    P = st.P
+def connection_closed(S, s, e, gen):
     p = 1 - e
-    if P[s, e, DIDCLOSE]:
+    if S[s, DIDCLOSE + NPF * e]:
         return 0
-    P[s, e, DIDCLOSE] = 1
-    if P[s, e, ST] == RESET or P[s, p, DIDCLOSE] or P[s, p, ST] == INACTIVE:
-        if gen and (P[s, e, PREV] != INACTIVE or P[s, p, ST] != INACTIVE):
-            st.S[s, ACTIVE] = 0
+    S[s, DIDCLOSE + NPF * e] = 1
+    if S[s, ST + NPF * e] == RESET or S[s, DIDCLOSE + NPF * p] or S[s, ST + NPF * p] == INACTIVE:
+        if gen and (S[s, PREV + NPF * e] != INACTIVE or S[s, ST + NPF * p] != INACTIVE):
+            S[s, ACTIVE] = 0
         return ACT_DELETE
-    if P[s, e, PREV] != INACTIVE:
+    if S[s, PREV + NPF * e] != INACTIVE:
         return ACT_EXPIRE
     return 0
 
 
 @njit(cache=True)
-def tcp_packet(st, s, is_orig, ts, flags, seq, ack, plen, captured, window, ip_len, tmo, report_partial):
+def tcp_packet(S, HOVF, BOVFD, s, is_orig, ts, flags, seq, ack, plen, captured, window, ip_len, tmo, report_partial):
     """conn.tcp_packet: apply one TCP segment to slot ``s``; returns the ACT_* timer bits."""
-    S, P = st.S, st.P
     d = 0 if is_orig else 1
     e = d
     if is_orig:
@@ -526,73 +519,73 @@ def tcp_packet(st, s, is_orig, ts, flags, seq, ack, plen, captured, window, ip_l
     seg_len = plen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
     if flags & RST:
         seg_len -= plen
-    init_endpoint(P, s, e, flags, seq, seq + seg_len)
-    rel_seq = unwrap(seq, P[s, e, ELAST]) - P[s, e, ESTART]
+    init_endpoint(S, s, e, flags, seq, seq + seg_len)
+    rel_seq = unwrap(seq, S[s, ELAST + NPF * e]) - S[s, ESTART + NPF * e]
     underflow = rel_seq < 0
-    update_history(st, s, e, flags, rel_seq, plen)
+    update_history(S, HOVF, s, e, flags, rel_seq, plen)
     p = 1 - e
-    if window == 0 and not flags & RST and P[s, p, ST] != CLOSED and P[s, e, ST] != RESET:
-        scaled(st, s, e, 87, WIN0, WIN0_TH)  # W
-    if not (P[s, e, DIDCLOSE] and P[s, p, DIDCLOSE]):
+    if window == 0 and not flags & RST and S[s, ST + NPF * p] != CLOSED and S[s, ST + NPF * e] != RESET:
+        scaled(S, HOVF, s, e, 87, WIN0, WIN0_TH)  # W
+    if not (S[s, DIDCLOSE + NPF * e] and S[s, DIDCLOSE + NPF * p]):
         S[s, LAST] = ts
     if flags & FIN:
-        P[s, e, FINCNT] += 1
-        P[s, e, FINSEQ] = rel_seq + seg_len
+        S[s, FINCNT + NPF * e] += 1
+        S[s, FINSEQ + NPF * e] = rel_seq + seg_len
     rel_ack = 0
     if flags & ACK:
-        if P[s, p, ST] == INACTIVE:
+        if S[s, ST + NPF * p] == INACTIVE:
             rel_ack = 1
-            P[s, p, ESTART] = ack - 1
-            P[s, p, EACK] = ack - 1
-            P[s, p, ELAST] = ack - 1
+            S[s, ESTART + NPF * p] = ack - 1
+            S[s, EACK + NPF * p] = ack - 1
+            S[s, ELAST + NPF * p] = ack - 1
         else:
-            a = unwrap(ack, P[s, p, EACK])
-            rel_ack = a - P[s, p, ESTART]
+            a = unwrap(ack, S[s, EACK + NPF * p])
+            rel_ack = a - S[s, ESTART + NPF * p]
             if rel_ack < 0:
                 rel_ack = 0
             elif not flags & RST:
-                delta = a - P[s, p, EACK]
+                delta = a - S[s, EACK + NPF * p]
                 if not (ack == 0 and delta > TOO_LARGE) and delta > 0:
-                    P[s, p, EACK] = a
-    last = P[s, e, ELAST]
+                    S[s, EACK + NPF * p] = a
+    last = S[s, ELAST + NPF * e]
     new_last = unwrap((seq + seg_len) & M32, last)
     delta_last = new_last - last
     if flags & (SYN | RST) and not -TOO_LARGE <= delta_last <= TOO_LARGE:
         pass
-    elif flags & FIN and last == P[s, e, ESTART] + 1:
-        P[s, e, ELAST] = new_last
-    elif P[s, e, ST] == RESET:
+    elif flags & FIN and last == S[s, ESTART + NPF * e] + 1:
+        S[s, ELAST + NPF * e] = new_last
+    elif S[s, ST + NPF * e] == RESET:
         pass
     elif delta_last > 0:
-        P[s, e, ELAST] = new_last
+        S[s, ELAST + NPF * e] = new_last
     elif plen > 0:
-        scaled(st, s, e, 84, RXMT, RXMT_TH)  # T
-    do_close, gen, act, e = state_machine(st, s, e, seq, plen, flags, tmo)
+        scaled(S, HOVF, s, e, 84, RXMT, RXMT_TH)  # T
+    do_close, gen, act, e = state_machine(S, HOVF, s, e, seq, plen, flags, tmo)
     p = 1 - e
     if flags & ACK:
-        ack_received(st, s, p, rel_ack, report_partial)
+        ack_received(S, HOVF, BOVFD, s, p, rel_ack, report_partial)
     if plen > 0 and not flags & RST and not underflow and captured >= plen:
-        data_sent(st, s, e, rel_seq + 1 if flags & SYN else rel_seq, plen)
+        data_sent(S, BOVFD, s, e, rel_seq + 1 if flags & SYN else rel_seq, plen)
     S[s, SEEN] |= 1 if e == 0 else 2
     if do_close:
-        act |= connection_closed(st, s, e, gen)
-    count(st, s, d, ts, ip_len)
+        act |= connection_closed(S, s, e, gen)
+    count(S, s, d, ts, ip_len)
     return act
 
 
 @njit(cache=True)
-def is_reuse(P, s, flags, seq):
+def is_reuse(S, s, flags, seq):
     """Zeek's IsReuse: does this SYN start a new connection on a known 5-tuple?"""
     conn_orig = 0
     if flags & ACK:
-        if P[s, 0, ST] != INACTIVE:
+        if S[s, ST] != INACTIVE:
             return False
         conn_orig = 1
-    if not (P[s, 0, DIDCLOSE] or P[s, 1, DIDCLOSE]):
-        if seq == P[s, conn_orig, ESTART] & M32:
+    if not (S[s, DIDCLOSE] or S[s, DIDCLOSE + NPF]):
+        if seq == S[s, ESTART + NPF * conn_orig] & M32:
             return False
-        if (not flags & ACK and P[s, conn_orig, ST] == SYN_ACK_SENT and P[s, 1, ST] == INACTIVE
-                and seq == P[s, 1, ESTART] & M32):
+        if (not flags & ACK and S[s, ST + NPF * conn_orig] == SYN_ACK_SENT and S[s, ST + NPF] == INACTIVE
+                and seq == S[s, ESTART + NPF] & M32):
             return False
     return True
 
@@ -608,9 +601,8 @@ def key_hash(kp, ahi, alo, ap, bhi, blo, bp):
 
 
 @njit(cache=True)
-def ht_find(st, h, kp, ahi, alo, ap, bhi, blo, bp):
+def ht_find(S, HT, h, kp, ahi, alo, ap, bhi, blo, bp):
     """Slot holding this key, or -1."""
-    HT, S = st.HT, st.S
     mask = len(HT) - 1
     i = h & mask
     while True:
@@ -634,8 +626,7 @@ def ht_insert(HT, h, s):
 
 
 @njit(cache=True)
-def ht_delete(st, s):
-    HT, S = st.HT, st.S
+def ht_delete(S, HT, s):
     mask = len(HT) - 1
     i = S[s, HASH] & mask
     while HT[i] != s + 1:
@@ -720,7 +711,7 @@ def timer_pop(st):
 @njit(cache=True)
 def remove(st, s):
     """Emit slot ``s`` as an output row (FlowTable._row's integer parts) and free the slot."""
-    S, P, G = st.S, st.P, st.G
+    S, G = st.S, st.G
     r = G[G_NOUT]
     G[G_NOUT] = r + 1
     out = st.OUT
@@ -733,35 +724,28 @@ def remove(st, s):
         out[r, R_OHI + k] = S[s, OHI + k]
     if S[s, LAST] - S[s, START] > 0:
         if S[s, PROTO] == 6:
-            out[r, R_OB] = ep_size(P, s, 0)
-            out[r, R_RB] = ep_size(P, s, 1)
+            out[r, R_OB] = ep_size(S, s, 0)
+            out[r, R_RB] = ep_size(S, s, 1)
         else:
-            out[r, R_OB] = max(P[s, 0, ULEN], 0)
-            out[r, R_RB] = max(P[s, 1, ULEN], 0)
+            out[r, R_OB] = max(S[s, ULEN], 0)
+            out[r, R_RB] = max(S[s, ULEN + NPF], 0)
     else:
         out[r, R_OB] = -1
         out[r, R_RB] = -1
-    out[r, R_STATE] = conn_state(st, s)
+    out[r, R_STATE] = conn_state(S, st.HOVF, s)
     out[r, R_MISSED] = S[s, MISSED]
     out[r, R_HLEN] = S[s, HLEN]
     out[r, R_VLAN] = S[s, VLAN]
     out[r, R_IVLAN] = S[s, IVLAN]
     for d in range(2):
-        b = R_DIR + 7 * d
-        out[r, b] = P[s, d, PKTS]
-        out[r, b + 1] = P[s, d, IPB]
-        out[r, b + 2] = P[s, d, IATN]
-        out[r, b + 3] = P[s, d, IATSUM]
-        out[r, b + 4] = P[s, d, SZMIN]
-        out[r, b + 5] = P[s, d, SZMAX]
-        out[r, b + 6] = P[s, d, SZSUM]
-        st.OUTQ[r, d, 0] = st.Q[s, d, 0]
-        st.OUTQ[r, d, 1] = st.Q[s, d, 1]
-    st.OUTH[r] = st.H[s]
-    for d in range(2):
-        if P[s, d, BOVF]:
-            del st.BOVFD[P[s, d, BKEY]]
-    ht_delete(st, s)
+        b = R_DIR + 9 * d
+        for k, f in enumerate((PKTS, IPB, IATN, IATSUM, SZMIN, SZMAX, SZSUM, QHI, QLO)):
+            out[r, b + k] = S[s, f + NPF * d]
+        if S[s, BOVF + NPF * d]:
+            del st.BOVFD[S[s, BKEY + NPF * d]]
+    for k in range(HCAP // 8):
+        out[r, R_HIST + k] = S[s, HB + k]
+    ht_delete(S, st.HT, s)
     S[s, ORD] = 0
     st.FREE[G[G_NFREE]] = s
     G[G_NFREE] += 1
@@ -771,7 +755,7 @@ def remove(st, s):
 @njit(cache=True)
 def advance(st, now, opt):
     """FlowTable.advance: fire every timer due at or before ``now``."""
-    TH, S, P, G = st.TH, st.S, st.P, st.G
+    TH, S, G = st.TH, st.S, st.G
     while G[G_NHEAP] and TH[0, 0] <= now:
         when, kind, s, o, gen = timer_pop(st)
         if S[s, ORD] != o:
@@ -792,12 +776,12 @@ def advance(st, now, opt):
         elif gen != S[s, SEQNO] or not S[s, ACTIVE]:
             continue
         elif kind == 1:
-            if (P[s, 0, ST] == SYN_SENT or P[s, 0, ST] == SYN_ACK_SENT) and P[s, 1, ST] == INACTIVE:
+            if (S[s, ST] == SYN_SENT or S[s, ST] == SYN_ACK_SENT) and S[s, ST + NPF] == INACTIVE:
                 S[s, ACTIVE] = 0
                 remove(st, s)
         elif kind == 2:
-            o_st, r_st = P[s, 0, ST], P[s, 1, ST]
-            oc, rc = P[s, 0, DIDCLOSE], P[s, 1, DIDCLOSE]
+            o_st, r_st = S[s, ST], S[s, ST + NPF]
+            oc, rc = S[s, DIDCLOSE], S[s, DIDCLOSE + NPF]
             closing = (oc or rc) and ((oc and rc) or o_st == RESET or r_st == RESET
                                       or o_st == INACTIVE or r_st == INACTIVE)
             idle = o_st == INACTIVE and r_st == INACTIVE
@@ -828,14 +812,12 @@ T_LIKELY_TCP, T_LIKELY_UDP, T_DNS, T_ICMP4, T_ICMP6 = range(5)
 def new_conn(st, h, kp, ahi, alo, ap, bhi, blo, bp, proto, ver, shi, slo, sp, dhi, dlo, dp, ts,
              tflags, vlan, ivlan, opt, tab):
     """FlowTable._new_conn: take a free slot, apply Zeek's originator rules, start the timers."""
-    S, P, G = st.S, st.P, st.G
+    S, G = st.S, st.G
     G[G_NFREE] -= 1
     s = st.FREE[G[G_NFREE]]
     G[G_NCONN] += 1
     o = G[G_NCONN]
     S[s] = 0
-    P[s] = 0
-    st.Q[s] = 0
     S[s, ORD] = o
     S[s, KPROTO], S[s, KAHI], S[s, KALO], S[s, KAP] = kp, ahi, alo, ap
     S[s, KBHI], S[s, KBLO], S[s, KBP], S[s, HASH] = bhi, blo, bp, h
@@ -846,10 +828,10 @@ def new_conn(st, h, kp, ahi, alo, ap, bhi, blo, bp, proto, ver, shi, slo, sp, dh
     S[s, ACTIVE] = 1
     S[s, VLAN], S[s, IVLAN] = vlan, ivlan
     for d in range(2):
-        P[s, d, ULEN] = -1
-        P[s, d, RXMT_TH] = P[s, d, WIN0_TH] = P[s, d, CHK_TH] = P[s, d, GAP_TH] = 1
-        P[s, d, TRIM] = 1
-        P[s, d, BKEY] = 2 * o + d
+        S[s, ULEN + NPF * d] = -1
+        S[s, RXMT_TH + NPF * d] = S[s, WIN0_TH + NPF * d] = S[s, CHK_TH + NPF * d] = S[s, GAP_TH + NPF * d] = 1
+        S[s, TRIM + NPF * d] = 1
+        S[s, BKEY + NPF * d] = 2 * o + d
     ht_insert(st.HT, h, s)
     G[G_NLIVE] += 1
     do_flip = False
@@ -869,7 +851,7 @@ def new_conn(st, h, kp, ahi, alo, ap, bhi, blo, bp, proto, ver, shi, slo, sp, dh
     else:
         S[s, TMO] = opt[OPT_UDP]
     if do_flip and not (ver == 4 and dlo == 0xFFFFFFFF):
-        flip(st, s)
+        flip(S, st.HOVF, s)
     timer(st, ts + S[s, TMO], 0, s)
     return s
 
@@ -927,10 +909,10 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
         else:
             ahi, alo, ap, bhi, blo, bp = dhi, dlo, dp, shi, slo, sp
         h = key_hash(kp, ahi, alo, ap, bhi, blo, bp)
-        s = ht_find(st, h, kp, ahi, alo, ap, bhi, blo, bp)
+        s = ht_find(S, st.HT, h, kp, ahi, alo, ap, bhi, blo, bp)
         tf = np.int64(tcp_flags[i])
         sq = np.int64(seq[i])
-        if s >= 0 and pr == 6 and tf & SYN and is_reuse(st.P, s, tf, sq):
+        if s >= 0 and pr == 6 and tf & SYN and is_reuse(S, s, tf, sq):
             G[G_REUSE] += 1
             remove(st, s)
             s = -1
@@ -943,10 +925,10 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
         pl = np.int64(payload_len[i])
         if pr == 6:
             if bad:
-                scaled(st, s, d, 67, CHK, CHK_TH)  # C
+                scaled(S, st.HOVF, s, d, 67, CHK, CHK_TH)  # C
                 G[G_BADCK] += 1
             else:
-                act = tcp_packet(st, s, is_orig, ts, tf, sq, np.int64(ack[i]), pl, np.int64(captured_len[i]),
+                act = tcp_packet(S, st.HOVF, st.BOVFD, s, is_orig, ts, tf, sq, np.int64(ack[i]), pl, np.int64(captured_len[i]),
                                  np.int64(window[i]), il, opt[OPT_TCP], report_partial)
                 if act:
                     if act & ACT_ATTEMPT:
@@ -957,20 +939,20 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
                     if act & ACT_EXPIRE:
                         timer(st, S[s, LAST] + 6_000_000_000, 2, s)
         else:
-            count(st, s, d, ts, il)
+            count(S, s, d, ts, il)
             if bad and pr != 17:
                 G[G_BADCK] += 1
             elif bad:
-                check_history(st, s, H_CORRUPT, 67, is_orig)
+                check_history(S, st.HOVF, s, H_CORRUPT, 67, is_orig)
                 G[G_BADCK] += 1
             else:
                 S[s, LAST] = ts
                 if pr == 17:
-                    check_history(st, s, H_DATA, 68, is_orig)
+                    check_history(S, st.HOVF, s, H_DATA, 68, is_orig)
                 if pr == 1 or pr == 17 or pr == 58:
-                    u = st.P[s, d, ULEN]
+                    u = S[s, ULEN + NPF * d]
                     v = pl if pl > 0 else 0
-                    st.P[s, d, ULEN] = v if u < 0 else u + v
+                    S[s, ULEN + NPF * d] = v if u < 0 else u + v
         if S[s, XPARKED]:  # resume a parked expire chain at its next step after this packet
             w = S[s, XWHEN]
             timer_gen(st, w + ((ts - w) // 6_000_000_000 + 1) * 6_000_000_000, 2, s, S[s, XGEN])
@@ -978,7 +960,7 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
         t = tunnel[i]
         if t >= 0:
             k = tkeys[t]
-            os_ = ht_find(st, k[8], k[0], k[1], k[2], k[3], k[4], k[5], k[6])
+            os_ = ht_find(S, st.HT, k[8], k[0], k[1], k[2], k[3], k[4], k[5], k[6])
             code = S[os_, ORD] if os_ >= 0 else -(k[7] + 1)
             if code != S[s, TPLAST]:
                 S[s, TPLAST] = code

@@ -103,14 +103,11 @@ class FastFlowTable:
         G = np.zeros(K.NG, np.int64)
         G[K.G_NFREE] = cap
         return K.State(
-            S=np.zeros((cap, K.NSF), np.int64), P=np.zeros((cap, 2, K.NPF), np.int64),
-            Q=np.zeros((cap, 2, 2), np.uint64), H=np.zeros((cap, K.HCAP), np.uint8),
-            BLK=np.zeros((cap, 2, K.KBLK, 2), np.int64), HT=np.zeros(hcap, np.int64),
+            S=np.zeros((cap, K.NCOL), np.int64), HT=np.zeros(hcap, np.int64),
             FREE=np.arange(cap - 1, -1, -1, dtype=np.int64), TH=np.zeros((4 * cap, 6), np.int64),
-            OUT=np.zeros((cap + 64, K.NRF), np.int64), OUTQ=np.zeros((cap + 64, 2, 2), np.uint64),
-            OUTH=np.zeros((cap + 64, K.HCAP), np.uint8), TEV=np.zeros((4096, 11), np.int64), G=G,
+            OUT=np.zeros((cap + 64, K.NRF), np.int64), TEV=np.zeros((4096, 11), np.int64), G=G,
             HOVF=Dict.empty(types.int64, types.uint8[::1]),
-            BOVFD=Dict.empty(types.int64, types.int64[:, ::1]),
+            BOVFD=Dict.empty(types.int64, types.int64[::1]),
         )
 
     def _grow(self) -> None:
@@ -129,13 +126,11 @@ class FastFlowTable:
             free = np.concatenate([np.arange(new - 1, cap - 1, -1, dtype=np.int64), st.FREE[: G[K.G_NFREE]]])
             free = np.concatenate([free, np.zeros(new - len(free), np.int64)])
             G[K.G_NFREE] = new - cap + G[K.G_NFREE]
-            st = st._replace(S=ext(st.S), P=ext(st.P), Q=ext(st.Q), H=ext(st.H), BLK=ext(st.BLK),
-                             HT=np.zeros(1 << (2 * new - 1).bit_length(), np.int64), FREE=free)
+            st = st._replace(S=ext(st.S), HT=np.zeros(1 << (2 * new - 1).bit_length(), np.int64), FREE=free)
             K.ht_rebuild(st.S, st.HT)
         if G[K.G_NOUT] + G[K.G_NLIVE] + 2 > len(st.OUT):
             n = len(st.S) + G[K.G_NLIVE] + 64
-            st = st._replace(OUT=np.zeros((n, K.NRF), np.int64), OUTQ=np.zeros((n, 2, 2), np.uint64),
-                             OUTH=np.zeros((n, K.HCAP), np.uint8))
+            st = st._replace(OUT=np.zeros((n, K.NRF), np.int64))
         if G[K.G_NHEAP] + 8 > len(st.TH):
             th = np.zeros((2 * len(st.TH), 6), np.int64)
             th[: len(st.TH)] = st.TH
@@ -251,8 +246,7 @@ class FastFlowTable:
         if not nout:
             return
         out = st.OUT[:nout].tolist()
-        outq = st.OUTQ[:nout].tolist()
-        hist = st.OUTH[:nout]
+        hist = np.ascontiguousarray(st.OUT[:nout, K.R_HIST:]).view(np.uint8)
         append = self.rows.append
         states = K.STATES
         for r, row in enumerate(out):
@@ -276,11 +270,11 @@ class FastFlowTable:
             stats: list[Any] = []
             sizes: list[Any] = []
             for d in (0, 1):
-                base = K.R_DIR + 7 * d
-                pk, _ipb, n, isum, smin, smax, ssum = row[base:base + 7]
+                base = K.R_DIR + 9 * d
+                pk, _ipb, n, isum, smin, smax, ssum, qhi, qlo = row[base:base + 9]
                 if n:
                     mean = isum / n
-                    sq = (outq[r][d][0] << 64) | outq[r][d][1]
+                    sq = ((qhi & _M64) << 64) | (qlo & _M64)
                     var = max(sq / n - mean * mean, 0.0)
                     stats += [mean / NS, var ** 0.5 / NS]
                 else:
@@ -295,7 +289,7 @@ class FastFlowTable:
                 start / NS, start, uid, self._text(oh_b), op, self._text(rh_b), rp,
                 _PROTO_NAMES.get(proto, "unknown_transport"), proto, "-", duration, ob, rb,
                 states[row[K.R_STATE]], self._local(oh_b), self._local(rh_b), row[K.R_MISSED], h,
-                row[K.R_DIR], row[K.R_DIR + 1], row[K.R_DIR + 7], row[K.R_DIR + 8],
+                row[K.R_DIR], row[K.R_DIR + 1], row[K.R_DIR + 9], row[K.R_DIR + 10],
                 ",".join(parents) if parents else None, None if vlan < 0 else vlan,
                 None if ivlan < 0 else ivlan, community_id(proto, oh_b, rh_b, op, rp),
                 *stats, *sizes,
