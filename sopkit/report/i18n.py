@@ -57,6 +57,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "category": ("Kategori", "Category"),
     "distinct_urls": ("URL berbeda", "Distinct URLs"),
     "user_agent": ("User agent", "User agent"),
+    "bandwidth_title": ("Volume traffic sepanjang hari", "Traffic volume over the day"),
+    "bytes_per_interval": ("Byte per interval", "Bytes per interval"),
+    "bytes_sent": ("Byte dikirim", "Bytes sent"),
+    "bytes_received": ("Byte diterima", "Bytes received"),
+    "bytes": ("Byte", "Bytes"),
+    "local_host": ("Host lokal", "Local host"),
+    "external_host": ("Host eksternal", "External host"),
+    "connections": ("Koneksi", "Connections"),
+    "top_talkers": ("Host dengan traffic terbesar", "Top talkers"),
+    "service_mix": ("Komposisi protokol dan port", "Protocol and port mix"),
+    "direction_mix": ("Traffic internal dan eksternal", "Internal and external traffic"),
+    "dir_internal": ("Internal", "Internal"),
+    "dir_outbound": ("Keluar", "Outbound"),
+    "dir_inbound": ("Masuk", "Inbound"),
+    "dir_external": ("Eksternal", "External"),
 }
 
 
