@@ -262,6 +262,9 @@ def evaluate(rules: list[LoadedRule], events: pd.DataFrame) -> SigmaRun:
         except SigmaError as exc:
             st.reason = f"conversion error: {exc}"
             continue
+        if not queries:
+            st.reason = "no query: rule only feeds a correlation rule (generate: false)"
+            continue
         table = tables.ensure(ls)
         rows: set[int] = set()
         try:
@@ -336,3 +339,8 @@ def _details(ev: pd.Series, fields: list[str]) -> str:
         msg = _get(ev, "message") or _get(ev, "raw") or ""
         return str(msg)[:500]
     return " ¦ ".join(parts)
+
+
+def shipped_rules() -> Path:
+    """Folder of sopkit's own rules (Linux auth and web access), so a demo works without SigmaHQ."""
+    return Path(__file__).resolve().parent.parent / "data" / "sigma"

@@ -184,10 +184,12 @@ def find_logsource(product: str | None, category: str | None, service: str | Non
 
 def pipeline_for(ls: Logsource) -> ProcessingPipeline:
     """The pySigma pipeline converting rules of ``ls``: table name as state, Sigma fields → columns."""
-    cond = [LogsourceCondition(category=ls.category, product=ls.product, service=ls.service)]
-    items = [ProcessingItem(SetStateTransformation("table", ls.name), rule_conditions=cond,
+    def cond() -> list[LogsourceCondition]:  # a condition belongs to one item only
+        return [LogsourceCondition(category=ls.category, product=ls.product, service=ls.service)]
+
+    items = [ProcessingItem(SetStateTransformation("table", ls.name), rule_conditions=cond(),
                             identifier=f"sopkit_table_{ls.name}")]
     if ls.fields:
-        items.append(ProcessingItem(FieldMappingTransformation(dict(ls.fields)), rule_conditions=cond,
+        items.append(ProcessingItem(FieldMappingTransformation(dict(ls.fields)), rule_conditions=cond(),
                                     identifier=f"sopkit_fields_{ls.name}"))
     return ProcessingPipeline(name=f"sopkit {ls.name}", priority=20, items=items)
