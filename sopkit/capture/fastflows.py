@@ -57,8 +57,9 @@ def _hash_uid(text: str) -> str:
 class FastFlowTable:
     """Compiled equivalent of :class:`~sopkit.capture.flows.FlowTable`, fed whole batches.
 
-    ``add_batch(batch)`` processes a :class:`PacketBatch`, ``pop_rows()`` hands over the rows of
-    connections removed so far (same tuples as ``FlowTable``), ``finish()`` flushes the rest;
+    ``add_batch(batch)`` processes a :class:`PacketBatch`, ``pop_frame()`` hands over the rows of
+    connections removed so far as a DataFrame (``pop_rows()`` as ``FlowTable``'s tuples),
+    ``finish()`` flushes the rest;
     ``stats`` counts what was not turned into a connection, with the same keys as ``FlowTable``.
     """
 
@@ -90,7 +91,7 @@ class FastFlowTable:
         self._addr_cache: dict[bytes, str] = {}
         self.tunnels: dict[tuple, tuple[int, str]] = {}  # canonical tunnel key -> (gid, uid)
         self.parents: dict[int, list[str]] = {}  # ordinal -> tunnel parent uids (live connections)
-        self.rows: list[tuple] = []
+        self._chunks: list[tuple[np.ndarray, dict, dict]] = []
         self.st = self._alloc(max(int(capacity), 16))
 
     # -- state arrays --------------------------------------------------------------------------
@@ -173,18 +174,13 @@ class FastFlowTable:
                 return
             self._grow()
 
-    def finish(self) -> list[tuple]:
-        """Remove every live connection (end of input) and return all pending rows."""
+    def finish(self) -> pd.DataFrame:
+        """Remove every live connection (end of input); the frame of all rows not popped yet."""
         self._drain()
         self._grow()
         self.K.finish(self.st)
         self._drain()
-        return self.pop_rows()
-
-    def pop_rows(self) -> list[tuple]:
-        """Rows of the connections removed since the last call (column order :data:`flows.COLUMNS`)."""
-        rows, self.rows = self.rows, []
-        return rows
+        return self.pop_frame()
 
     @property
     def stats(self) -> dict[str, int]:
@@ -209,8 +205,6 @@ class FastFlowTable:
         return t
 
     def _local(self, addr: bytes) -> bool | None:
-        if not self.local_nets:
-            return None
         got = self._local_cache.get(addr)
         if got is None:
             if len(self._local_cache) > 100_000:
@@ -226,7 +220,7 @@ class FastFlowTable:
         return _hash_uid(f"{self.seed}|{o}|{start}|{key}")
 
     def _drain(self) -> None:
-        """Turn the kernel's tunnel events and removed-connection rows into Python rows."""
+        """Collect the kernel's tunnel events and removed-connection rows (raw integers)."""
         K, st = self.K, self.st
         G = st.G
         ntev = int(G[K.G_NTEV])
@@ -234,10 +228,7 @@ class FastFlowTable:
             tunnels = {gid: uid for gid, uid in self.tunnels.values()}
             for ev in st.TEV[:ntev].tolist():
                 code = ev[1]
-                if code > 0:
-                    uid = self._uid(code, ev[2], ev[3], ev[4], ev[5:11])
-                else:
-                    uid = tunnels[-code - 1]
+                uid = self._uid(code, ev[2], ev[3], ev[4], ev[5:11]) if code > 0 else tunnels[-code - 1]
                 lst = self.parents.setdefault(ev[0], [])
                 if uid not in lst:
                     lst.append(uid)
@@ -245,56 +236,157 @@ class FastFlowTable:
         nout = int(G[K.G_NOUT])
         if not nout:
             return
-        out = st.OUT[:nout].tolist()
-        hist = np.ascontiguousarray(st.OUT[:nout, K.R_HIST:]).view(np.uint8)
-        append = self.rows.append
-        states = K.STATES
-        for r, row in enumerate(out):
-            o, start, last, proto, ver = row[:5]
-            oh_b = _addr_bytes(row[K.R_OHI], row[K.R_OLO], ver)
-            rh_b = _addr_bytes(row[K.R_RHI], row[K.R_RLO], ver)
-            op, rp = row[K.R_OP], row[K.R_RP]
-            a, b = (oh_b, op), (rh_b, rp)
-            key = (proto, a, b) if a <= b else (proto, b, a)
-            uid = _hash_uid(f"{self.seed}|{o}|{start}|{key}")
-            dur_ns = last - start
-            if dur_ns > 0:
-                ob, rb, duration = row[K.R_OB], row[K.R_RB], dur_ns / NS
-            else:
-                ob = rb = duration = None
-            hl = row[K.R_HLEN]
-            if hl <= K.HCAP:
-                h = hist[r, :hl].tobytes().decode("ascii")
-            else:
-                h = st.HOVF.pop(o)[:hl].tobytes().decode("ascii")
-            stats: list[Any] = []
-            sizes: list[Any] = []
-            for d in (0, 1):
-                base = K.R_DIR + 9 * d
-                pk, _ipb, n, isum, smin, smax, ssum, qhi, qlo = row[base:base + 9]
-                if n:
-                    mean = isum / n
-                    sq = ((qhi & _M64) << 64) | (qlo & _M64)
-                    var = max(sq / n - mean * mean, 0.0)
-                    stats += [mean / NS, var ** 0.5 / NS]
-                else:
-                    stats += [None, None]
-                if pk:
-                    sizes += [smin, smax, ssum / pk]
-                else:
-                    sizes += [None, None, None]
-            parents = self.parents.pop(o, None)
-            vlan, ivlan = row[K.R_VLAN], row[K.R_IVLAN]
-            append((
-                start / NS, start, uid, self._text(oh_b), op, self._text(rh_b), rp,
-                _PROTO_NAMES.get(proto, "unknown_transport"), proto, "-", duration, ob, rb,
-                states[row[K.R_STATE]], self._local(oh_b), self._local(rh_b), row[K.R_MISSED], h,
-                row[K.R_DIR], row[K.R_DIR + 1], row[K.R_DIR + 9], row[K.R_DIR + 10],
-                ",".join(parents) if parents else None, None if vlan < 0 else vlan,
-                None if ivlan < 0 else ivlan, community_id(proto, oh_b, rh_b, op, rp),
-                *stats, *sizes,
-            ))
+        out = st.OUT[:nout].copy()
         G[K.G_NOUT] = 0
+        extra: dict[int, Any] = {}  # row -> tunnel parents / long history
+        if self.parents:
+            for r, o in enumerate(out[:, K.R_ORD].tolist()):
+                got = self.parents.pop(o, None)
+                if got:
+                    extra[r] = ",".join(got)
+        long_h = {}
+        for r in np.flatnonzero(out[:, K.R_HLEN] > K.HCAP).tolist():
+            o, n = int(out[r, K.R_ORD]), int(out[r, K.R_HLEN])
+            long_h[r] = st.HOVF.pop(o)[:n].tobytes().decode("ascii")
+        self._chunks.append((out, extra, long_h))
+
+    def pop_frame(self) -> pd.DataFrame:
+        """The connections removed since the last call as the flows DataFrame (like
+        :func:`sopkit.capture.flows.rows_to_frame`: same columns, dtypes, values, sorted by ts)."""
+        K = self.K
+        chunks, self._chunks = self._chunks, []
+        out = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros((0, K.NRF), np.int64)
+        parents: list[str | None] = [None] * len(out)
+        hist = np.ascontiguousarray(out[:, K.R_HIST:]).view(f"S{K.HCAP}").ravel().astype(str).tolist()
+        base = 0
+        for c in chunks:
+            for r, v in c[1].items():
+                parents[base + r] = v
+            for r, v in c[2].items():
+                hist[base + r] = v
+            base += len(c[0])
+        return self._frame(out, hist, parents)
+
+    def _frame(self, out: np.ndarray, hist: list[str], parents: list[str | None]) -> pd.DataFrame:
+        K, n = self.K, len(out)
+        if not n:
+            return F.rows_to_frame([])  # pandas infers object columns for an empty table
+        col = {name: out[:, i] for i, name in enumerate(
+            ("ord", "start", "last", "proto", "ver", "ohi", "olo", "op", "rhi", "rlo", "rp", "ob", "rb",
+             "state", "missed", "hlen", "vlan", "ivlan"))}
+        start_l, proto_l = col["start"].tolist(), col["proto"].tolist()
+        op_l, rp_l = col["op"].tolist(), col["rp"].tolist()
+        oh_b = _addresses(col["ohi"], col["olo"], col["ver"])
+        rh_b = _addresses(col["rhi"], col["rlo"], col["ver"])
+        seed = self.seed
+        texts = []
+        for o, st_, pr, a, ap, b, bp in zip(col["ord"].tolist(), start_l, proto_l, oh_b, op_l, rh_b, rp_l,
+                                           strict=True):
+            key = (pr, (a, ap), (b, bp)) if (a, ap) <= (b, bp) else (pr, (b, bp), (a, ap))
+            texts.append(f"{seed}|{o}|{st_}|{key}")
+        uid = _b62_uids(texts)
+        cid = [community_id(pr, a, b, ap, bp) for pr, a, ap, b, bp in zip(proto_l, oh_b, op_l, rh_b, rp_l,
+                                                                           strict=True)]
+        dur = (col["last"] - col["start"]).tolist()
+        has_dur = col["last"] > col["start"]
+        text = self._text
+        d: dict[str, Any] = {
+            "ts": np.array([x / NS for x in start_l], np.float64), "ts_ns": col["start"].copy(), "uid": uid,
+            "id.orig_h": [text(a) for a in oh_b], "id.orig_p": col["op"].copy(),
+            "id.resp_h": [text(b) for b in rh_b], "id.resp_p": col["rp"].copy(),
+            "proto": [_PROTO_NAMES.get(p, "unknown_transport") for p in proto_l], "ip_proto": col["proto"].copy(),
+            "service": ["-"] * n, "duration": [x / NS if x > 0 else None for x in dur],
+            "orig_bytes": _int_na(col["ob"], ~has_dur), "resp_bytes": _int_na(col["rb"], ~has_dur),
+            "conn_state": np.array(K.STATES, dtype=object)[col["state"]].tolist(),
+        }
+        if self.local_nets:
+            d["local_orig"] = [self._local(a) for a in oh_b]
+            d["local_resp"] = [self._local(b) for b in rh_b]
+        else:
+            d["local_orig"] = d["local_resp"] = [None] * n
+        z = np.zeros(n, bool)
+        d.update({
+            "missed_bytes": _int_na(col["missed"], z), "history": hist,
+            "orig_pkts": _int_na(out[:, K.R_DIR], z), "orig_ip_bytes": _int_na(out[:, K.R_DIR + 1], z),
+            "resp_pkts": _int_na(out[:, K.R_DIR + 9], z), "resp_ip_bytes": _int_na(out[:, K.R_DIR + 10], z),
+            "tunnel_parents": parents, "vlan": _int_na(col["vlan"], col["vlan"] < 0),
+            "inner_vlan": _int_na(col["ivlan"], col["ivlan"] < 0), "community_id": cid,
+        })
+        for side, r in (("orig", 0), ("resp", 9)):
+            b = K.R_DIR + r
+            iat_n, iat_sum = out[:, b + 2].tolist(), out[:, b + 3].tolist()
+            qhi, qlo = out[:, b + 7].tolist(), out[:, b + 8].tolist()
+            means, stds = [], []
+            for k, sm, h, lo in zip(iat_n, iat_sum, qhi, qlo, strict=True):
+                if k:
+                    mean = sm / k
+                    var = max((((h & _M64) << 64) | (lo & _M64)) / k - mean * mean, 0.0)
+                    means.append(mean / NS)
+                    stds.append(var ** 0.5 / NS)
+                else:
+                    means.append(None)
+                    stds.append(None)
+            d[f"{side}_iat_mean"], d[f"{side}_iat_std"] = means, stds
+        for side, r in (("orig", 0), ("resp", 9)):
+            b = K.R_DIR + r
+            pk = out[:, b]
+            none = pk == 0
+            d[f"{side}_size_min"] = _int_na(out[:, b + 4], none)
+            d[f"{side}_size_max"] = _int_na(out[:, b + 5], none)
+            mean = out[:, b + 6] / np.where(none, 1, pk)  # exact: byte sums stay far below 2**53
+            d[f"{side}_size_mean"] = [None if m else v for v, m in zip(mean.tolist(), none.tolist(), strict=True)]
+        df = pd.DataFrame({c: d[c] for c in F.COLUMNS})
+        # the conversions of flows.rows_to_frame (kept identical; the equivalence tests compare frames)
+        for c in ("local_orig", "local_resp"):
+            df[c] = df[c].astype("boolean")
+        for c in ("uid", "id.orig_h", "id.resp_h", "proto", "service", "conn_state", "history",
+                  "tunnel_parents", "community_id"):
+            df[c] = df[c].astype("string")
+        return df.sort_values(["ts_ns", "uid"], kind="stable").reset_index(drop=True)
+
+    def pop_rows(self) -> list[tuple]:
+        """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for
+        code written against ``FlowTable.pop_rows``; :meth:`pop_frame` is the fast way."""
+        df = self.pop_frame().astype(object)
+        return [tuple(None if v is pd.NA else v for v in row) for row in df.itertuples(index=False)]
+
+
+def _int_na(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing.astype(bool))
+
+
+def _addresses(hi: np.ndarray, lo: np.ndarray, ver: np.ndarray) -> list[bytes]:
+    """Packed address bytes per row (IPv4: 4 bytes, IPv6: 16)."""
+    buf = np.empty((len(hi), 2), ">u8")
+    buf[:, 0] = hi.view(np.uint64)
+    buf[:, 1] = lo.view(np.uint64)
+    raw = buf.view(np.uint8).reshape(-1, 16)
+    v4 = raw[:, 12:].tobytes()
+    v6 = raw.tobytes()
+    return [v4[4 * i:4 * i + 4] if v == 4 else v6[16 * i:16 * i + 16] for i, v in enumerate(ver.tolist())]
+
+
+_B62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8)
+
+
+def _b62_uids(texts: list[str]) -> list[str]:
+    """``"C" + base62(blake2b-96(text))`` for each text, the base-62 conversion vectorized
+    (what ``flows._hash_uid`` computes one at a time)."""
+    n = len(texts)
+    if not n:
+        return []
+    dig = np.frombuffer(b"".join(hashlib.blake2b(t.encode(), digest_size=12).digest() for t in texts),
+                        ">u4").reshape(n, 3).astype(np.uint64)
+    digits = np.zeros((n, 17), np.uint8)
+    for pos in range(16, -1, -1):  # long division of the 3 32-bit limbs by 62
+        rem = np.zeros(n, np.uint64)
+        for limb in range(3):
+            cur = (rem << np.uint64(32)) | dig[:, limb]
+            dig[:, limb] = cur // np.uint64(62)
+            rem = cur % np.uint64(62)
+        digits[:, pos] = rem
+    chars = _B62[digits].view("S17").ravel().astype(str).tolist()
+    return ["C" + (c.lstrip("0") or "0") for c in chars]
 
 
 def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 300.0,
@@ -315,13 +407,11 @@ def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 
         from tqdm import tqdm
 
         bar = tqdm(unit="pkt", file=sys.stderr)
-    rows: list[tuple] = []
     for batch in batches:
         ft.add_batch(batch)
-        rows.extend(ft.pop_rows())
         if bar is not None:
             bar.update(len(batch))
-    rows.extend(ft.finish())
+    df = ft.finish()
     if bar is not None:
         bar.close()
-    return F.rows_to_frame(rows)
+    return df
