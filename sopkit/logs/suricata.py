@@ -24,6 +24,7 @@ from sopkit.logs.jsonrecords import iter_json_records, load_head
 from sopkit.logs.schema import LogResult, Rejection, conform, empty_events
 
 PREFIX = "suricata."
+OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"  #: a timestamp that says its own offset
 #: event_type → normalized action
 ACTIONS = {"alert": "alert", "anomaly": "anomaly", "dns": "dns_query", "http": "request", "tls": "tls_handshake",
            "flow": "connection", "netflow": "connection", "fileinfo": "file_transfer", "ssh": "ssh_handshake",
@@ -106,9 +107,12 @@ def read_eve(path: str | Path, *, tz: str = "UTC", **_: Any) -> LogResult:
     if not rows:
         return LogResult(empty_events(), rejections, {}, {str(path): "suricata"})
     df = pd.DataFrame.from_records(rows)
-    parsed = pd.to_datetime(df["ts"], errors="coerce", utc=False, format="ISO8601")
-    naive = parsed.dt.tz is None if len(parsed) else False
-    ts = parsed.dt.tz_localize(tz).dt.tz_convert("UTC") if naive else pd.to_datetime(parsed, utc=True)
+    text = df["ts"].astype("string")
+    naive = ~text.str.contains(OFFSET, regex=True).fillna(True)
+    ts = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    if naive.any() and tz != "UTC":
+        local = pd.to_datetime(text[naive], errors="coerce", format="ISO8601")
+        ts[naive] = local.dt.tz_localize(tz).dt.tz_convert("UTC")
     bad = ts.isna()
     for i in df.index[bad]:
         rejections.append(Rejection(str(path), int(df.at[i, "line"]),
@@ -117,5 +121,5 @@ def read_eve(path: str | Path, *, tz: str = "UTC", **_: Any) -> LogResult:
     for col in df.columns:
         if col.startswith(PREFIX):
             df[col] = df[col].astype("string")
-    assumptions: dict[str, object] = {"tz": tz} if naive else {}
+    assumptions: dict[str, object] = {"tz": tz} if naive.any() else {}
     return LogResult(conform(df.reset_index(drop=True)), rejections, assumptions, {str(path): "suricata"})
