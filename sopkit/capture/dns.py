@@ -172,23 +172,30 @@ def _tcp_messages(stream: bytearray) -> Iterable[bytes]:
         yield msg
 
 
-def dns_table(packets: Iterable[Packet], *, progress: bool = False, timeout: float = 60.0) -> pd.DataFrame:
-    """One row per DNS query transaction (see module docstring); rejections in ``df.attrs``."""
-    rejections: Counter[str] = Counter()
-    pending: dict[tuple, deque] = defaultdict(deque)
-    rows: list[dict] = []
-    rasm = TcpReassembler(max_buffer=1 << 16)
-    streams: dict[tuple, bytearray] = defaultdict(bytearray)
-    timeout_ns = int(timeout * 1e9)
+class DnsTableBuilder:
+    """Incremental form of :func:`dns_table`: ``add(packet)`` in capture order, then ``finish()``.
 
-    def msg_in(buf: bytes, ts: int, src: bytes, sport: int, dst: bytes, dport: int, proto: str) -> None:
+    State is bounded: unanswered queries older than ``timeout`` are dropped from the matching
+    queues (their rows stay, without reply), and TCP stream buffers are freed once drained.
+    """
+
+    def __init__(self, *, timeout: float = 60.0) -> None:
+        self.rejections: Counter[str] = Counter()
+        self.pending: dict[tuple, deque] = defaultdict(deque)
+        self.rows: list[dict] = []
+        self.rasm = TcpReassembler(max_buffer=1 << 16)
+        self.streams: dict[tuple, bytearray] = {}
+        self.timeout_ns = int(timeout * 1e9)
+        self._next_prune = 0
+
+    def _message(self, buf: bytes, ts: int, src: bytes, sport: int, dst: bytes, dport: int, proto: str) -> None:
         try:
             m, partial = parse_message(buf)
         except DnsParseError as e:
-            rejections[str(e)] += 1
+            self.rejections[str(e)] += 1
             return
         if partial:
-            rejections[partial] += 1
+            self.rejections[partial] += 1
         m["parse_error"] = partial
         if m["qr"]:
             client, cport, server, sport_ = dst, dport, src, sport
@@ -196,48 +203,78 @@ def dns_table(packets: Iterable[Packet], *, progress: bool = False, timeout: flo
             client, cport, server, sport_ = src, sport, dst, dport
         key = (client, cport, server, sport_, m["trans_id"], proto)
         if not m["qr"]:
-            rows.append(_row(m, None, ts, key))
-            pending[key].append(rows[-1])
+            self.rows.append(_row(m, None, ts, key))
+            self.pending[key].append(self.rows[-1])
             return
-        q = pending.get(key)
-        while q and ts - q[0]["ts_ns"] > timeout_ns:
+        q = self.pending.get(key)
+        while q and ts - q[0]["ts_ns"] > self.timeout_ns:
             q.popleft()
         if q:
             _add_reply(q.popleft(), m, ts)
+            if not q:
+                del self.pending[key]
         else:
-            rows.append(_row(None, m, ts, key))
+            self.rows.append(_row(None, m, ts, key))
 
+    def _prune(self, now: int) -> None:
+        """Forget queries that can no longer be answered (older than the timeout)."""
+        limit = now - self.timeout_ns
+        for key in [k for k, q in self.pending.items() if not q or q[-1]["ts_ns"] < limit]:
+            del self.pending[key]
+        self._next_prune = now + self.timeout_ns
+
+    def add(self, p: Packet) -> None:
+        """Account one decoded packet (non-DNS packets are ignored cheaply)."""
+        if p.proto == PROTO_UDP:
+            if (p.sport in PORT_SERVICE or p.dport in PORT_SERVICE) and p.payload:
+                if len(p.payload) < p.payload_len:
+                    self.rejections["payload truncated by capture"] += 1
+                    return
+                if p.ts_ns >= self._next_prune:
+                    self._prune(p.ts_ns)
+                self._message(p.payload, p.ts_ns, p.src, p.sport, p.dst, p.dport, "udp")
+        elif p.proto == PROTO_TCP and (p.sport in PORT_SERVICE or p.dport in PORT_SERVICE):
+            self._chunks(self.rasm.feed(p))
+
+    def _chunks(self, chunks: Iterable) -> None:
+        for ch in chunks:
+            k = ch.conn + (ch.from_orig,)
+            stream = self.streams.setdefault(k, bytearray())
+            if ch.gap:
+                self.rejections["tcp stream gap"] += 1
+                stream.clear()
+            stream += ch.data
+            c = ch.conn
+            src, sp, dst, dp = ((c.orig_h, c.orig_p, c.resp_h, c.resp_p) if ch.from_orig
+                                else (c.resp_h, c.resp_p, c.orig_h, c.orig_p))
+            for msg in _tcp_messages(stream):
+                self._message(msg, ch.ts_ns, src, sp, dst, dp, "tcp")
+            if not stream:
+                del self.streams[k]
+
+    def finish(self) -> pd.DataFrame:
+        """The table of every transaction seen; rejections in ``df.attrs["rejections"]``."""
+        self._chunks(self.rasm.flush())
+        leftover = sum(1 for s in self.streams.values() if s)
+        if leftover:
+            self.rejections["incomplete tcp message at end"] += leftover
+        df = pd.DataFrame(self.rows, columns=COLUMNS).sort_values("ts_ns", kind="stable", ignore_index=True)
+        for col in ("rcode", "qclass", "qtype", "query_len", "labels", "max_label_len"):
+            df[col] = df[col].astype("Int64")
+        df.attrs["rejections"] = dict(self.rejections)
+        return df
+
+
+def dns_table(packets: Iterable[Packet], *, progress: bool = False, timeout: float = 60.0) -> pd.DataFrame:
+    """One row per DNS query transaction (see module docstring); rejections in ``df.attrs``."""
+    builder = DnsTableBuilder(timeout=timeout)
     it = packets
     if progress:
         from tqdm.auto import tqdm
         it = tqdm(packets, unit="pkt", desc="dns")
     for p in it:
-        if p.proto == PROTO_UDP:
-            if (p.sport in PORT_SERVICE or p.dport in PORT_SERVICE) and p.payload:
-                if len(p.payload) < p.payload_len:
-                    rejections["payload truncated by capture"] += 1
-                    continue
-                msg_in(p.payload, p.ts_ns, p.src, p.sport, p.dst, p.dport, "udp")
-        elif p.proto == PROTO_TCP and (p.sport in PORT_SERVICE or p.dport in PORT_SERVICE):
-            for ch in rasm.feed(p):
-                k = ch.conn + (ch.from_orig,)
-                if ch.gap:
-                    rejections["tcp stream gap"] += 1
-                    streams[k].clear()
-                streams[k] += ch.data
-                c = ch.conn
-                src, sp, dst, dp = ((c.orig_h, c.orig_p, c.resp_h, c.resp_p) if ch.from_orig
-                                    else (c.resp_h, c.resp_p, c.orig_h, c.orig_p))
-                for msg in _tcp_messages(streams[k]):
-                    msg_in(msg, ch.ts_ns, src, sp, dst, dp, "tcp")
-    leftover = sum(1 for s in streams.values() if s)
-    if leftover:
-        rejections["incomplete tcp message at end"] += leftover
-    df = pd.DataFrame(rows, columns=COLUMNS).sort_values("ts_ns", kind="stable", ignore_index=True)
-    for col in ("rcode", "qclass", "qtype", "query_len", "labels", "max_label_len"):
-        df[col] = df[col].astype("Int64")
-    df.attrs["rejections"] = dict(rejections)
-    return df
+        builder.add(p)
+    return builder.finish()
 
 
 def _row(q: dict | None, r: dict | None, ts: int, key: tuple) -> dict:

@@ -297,17 +297,26 @@ def _row(c: _TlsConn) -> dict:
     return row
 
 
-def tls_table(packets: Iterable[Packet], *, max_buffer: int = 1 << 20) -> pd.DataFrame:
-    """One row per TCP connection that sent a ClientHello or ServerHello (see module docstring).
+class TlsTableBuilder:
+    """Incremental form of :func:`tls_table`: ``add(packet)`` in capture order, then ``finish()``.
 
-    ``df.attrs["rejections"]`` maps reason → count for hellos that could not be parsed and
-    ``df.attrs["reassembly"]`` holds the TCP reassembly counters.
+    State is bounded: a connection is forgotten as soon as both hello buffers are done (its row,
+    if it had a hello, is kept), and the reassembler stops delivering it.
     """
-    rasm = TcpReassembler(max_buffer=max_buffer)
-    conns: dict[ConnKey, _TlsConn] = {}
-    rejections: Counter[str] = Counter()
 
-    def handle(chunks) -> None:
+    def __init__(self, *, max_buffer: int = 1 << 20) -> None:
+        self.rasm = TcpReassembler(max_buffer=max_buffer)
+        self.conns: dict[ConnKey, _TlsConn] = {}
+        self.rows: list[dict] = []
+        self.rejections: Counter[str] = Counter()
+
+    def add(self, pkt: Packet) -> None:
+        """Account one decoded packet (only TCP is looked at)."""
+        if pkt.proto == PROTO_TCP:
+            self._handle(self.rasm.feed(pkt))
+
+    def _handle(self, chunks: Iterable) -> None:
+        conns, rejections = self.conns, self.rejections
         for ch in chunks:
             c = conns.get(ch.conn)
             if c is None:
@@ -331,16 +340,31 @@ def tls_table(packets: Iterable[Packet], *, max_buffer: int = 1 << 20) -> pd.Dat
             if c.client.done and c.ch is None:
                 c.server.done = True  # no ClientHello: a ServerHello alone is not worth waiting for
             if c.client.done and c.server.done:
-                rasm.ignore(ch.conn)
-                if c.ch is None and c.sh is None:
-                    del conns[ch.conn]  # no hello: keep no state for it
+                self.rasm.ignore(ch.conn)
+                del conns[ch.conn]
+                if c.ch is not None or c.sh is not None:
+                    self.rows.append(_row(c))
 
+    def finish(self) -> pd.DataFrame:
+        """The table of every connection with a hello (in order of first hello)."""
+        self._handle(self.rasm.flush())
+        rows = self.rows + [_row(c) for c in self.conns.values() if c.ch is not None or c.sh is not None]
+        self.conns.clear()
+        df = pd.DataFrame(rows, columns=COLUMNS)
+        if len(df):
+            df = df.sort_values("ts_ns", kind="stable", ignore_index=True)
+        df.attrs["rejections"] = dict(self.rejections)
+        df.attrs["reassembly"] = self.rasm.stats.as_dict()
+        return df
+
+
+def tls_table(packets: Iterable[Packet], *, max_buffer: int = 1 << 20) -> pd.DataFrame:
+    """One row per TCP connection that sent a ClientHello or ServerHello (see module docstring).
+
+    ``df.attrs["rejections"]`` maps reason → count for hellos that could not be parsed and
+    ``df.attrs["reassembly"]`` holds the TCP reassembly counters.
+    """
+    builder = TlsTableBuilder(max_buffer=max_buffer)
     for pkt in packets:
-        if pkt.proto == PROTO_TCP:
-            handle(rasm.feed(pkt))
-    handle(rasm.flush())
-    rows = [_row(c) for c in conns.values() if c.ch is not None or c.sh is not None]
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df.attrs["rejections"] = dict(rejections)
-    df.attrs["reassembly"] = rasm.stats.as_dict()
-    return df
+        builder.add(pkt)
+    return builder.finish()
