@@ -17,8 +17,10 @@ disk by ``cache=True`` afterwards).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import ipaddress
+import operator
 import socket
 import sys
 from collections.abc import Iterable, Sequence
@@ -29,7 +31,6 @@ import pandas as pd
 
 from sopkit.capture import flows as F
 from sopkit.capture.batch import PacketBatch, split_address
-from sopkit.capture.community_id import community_id
 
 NS = 1_000_000_000
 _PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
@@ -278,15 +279,19 @@ class FastFlowTable:
         op_l, rp_l = col["op"].tolist(), col["rp"].tolist()
         oh_b = _addresses(col["ohi"], col["olo"], col["ver"])
         rh_b = _addresses(col["rhi"], col["rlo"], col["ver"])
+        swap = _greater(col["ohi"], col["olo"], col["op"], col["rhi"], col["rlo"], col["rp"]).tolist()
+        reprs: dict[bytes, str] = {}
+        ra = [reprs.get(a) or reprs.setdefault(a, repr(a)) for a in oh_b]
+        rb = [reprs.get(b) or reprs.setdefault(b, repr(b)) for b in rh_b]
         seed = self.seed
-        texts = []
-        for o, st_, pr, a, ap, b, bp in zip(col["ord"].tolist(), start_l, proto_l, oh_b, op_l, rh_b, rp_l,
-                                           strict=True):
-            key = (pr, (a, ap), (b, bp)) if (a, ap) <= (b, bp) else (pr, (b, bp), (a, ap))
-            texts.append(f"{seed}|{o}|{st_}|{key}")
+        # f"{seed}|{n}|{ts}|{key}" with key = FlowTable's (proto, (addr, port), (addr, port)) tuple
+        texts = [f"{seed}|{o}|{t}|({p}, ({b}, {bp}), ({a}, {ap}))" if sw else
+                 f"{seed}|{o}|{t}|({p}, ({a}, {ap}), ({b}, {bp}))"
+                 for o, t, p, a, ap, b, bp, sw in zip(col["ord"].tolist(), start_l, proto_l, ra, op_l, rb, rp_l,
+                                                      swap, strict=True)]
         uid = _b62_uids(texts)
-        cid = [community_id(pr, a, b, ap, bp) for pr, a, ap, b, bp in zip(proto_l, oh_b, op_l, rh_b, rp_l,
-                                                                           strict=True)]
+        cid = _community_ids(col["proto"], col["ver"], oh_b, rh_b, col["ohi"], col["olo"], col["op"],
+                             col["rhi"], col["rlo"], col["rp"])
         dur = (col["last"] - col["start"]).tolist()
         has_dur = col["last"] > col["start"]
         text = self._text
@@ -335,14 +340,21 @@ class FastFlowTable:
             d[f"{side}_size_max"] = _int_na(out[:, b + 5], none)
             mean = out[:, b + 6] / np.where(none, 1, pk)  # exact: byte sums stay far below 2**53
             d[f"{side}_size_mean"] = [None if m else v for v, m in zip(mean.tolist(), none.tolist(), strict=True)]
-        df = pd.DataFrame({c: d[c] for c in F.COLUMNS})
+        # rows_to_frame's order: by ts_ns, then uid (unique, so no ties remain)
+        order = np.lexsort((np.array(uid), col["start"]))
+        pick = operator.itemgetter(*order.tolist()) if n > 1 else (lambda seq: tuple(seq))
+        cols = {}
+        for c in F.COLUMNS:
+            v = d[c]
+            cols[c] = v[order] if isinstance(v, np.ndarray | pd.arrays.IntegerArray) else list(pick(v))
+        df = pd.DataFrame(cols)
         # the conversions of flows.rows_to_frame (kept identical; the equivalence tests compare frames)
         for c in ("local_orig", "local_resp"):
             df[c] = df[c].astype("boolean")
         for c in ("uid", "id.orig_h", "id.resp_h", "proto", "service", "conn_state", "history",
                   "tunnel_parents", "community_id"):
             df[c] = df[c].astype("string")
-        return df.sort_values(["ts_ns", "uid"], kind="stable").reset_index(drop=True)
+        return df
 
     def pop_rows(self) -> list[tuple]:
         """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for
@@ -364,6 +376,65 @@ def _addresses(hi: np.ndarray, lo: np.ndarray, ver: np.ndarray) -> list[bytes]:
     v4 = raw[:, 12:].tobytes()
     v6 = raw.tobytes()
     return [v4[4 * i:4 * i + 4] if v == 4 else v6[16 * i:16 * i + 16] for i, v in enumerate(ver.tolist())]
+
+
+def _greater(ahi: np.ndarray, alo: np.ndarray, ap: np.ndarray, bhi: np.ndarray, blo: np.ndarray,
+             bp: np.ndarray) -> np.ndarray:
+    """Row-wise ``(a_addr, a_port) > (b_addr, b_port)`` as packed bytes compare (unsigned halves)."""
+    ahi, alo, bhi, blo = (x.view(np.uint64) for x in (ahi, alo, bhi, blo))
+    return (ahi > bhi) | ((ahi == bhi) & ((alo > blo) | ((alo == blo) & (ap > bp))))
+
+
+def _community_ids(proto: np.ndarray, ver: np.ndarray, oh_b: list[bytes], rh_b: list[bytes], ohi: np.ndarray,
+                   olo: np.ndarray, op: np.ndarray, rhi: np.ndarray, rlo: np.ndarray,
+                   rp: np.ndarray) -> list[str]:
+    """:func:`sopkit.capture.community_id.community_id` (seed 0) of every row, the ordering and
+    packing vectorized and the base64 of all digests done at once (SHA-1 stays per row)."""
+    n = len(proto)
+    sp, dp = op.copy(), rp.copy()
+    one_way = np.zeros(n, bool)
+    for num, pairs in ((1, F.ICMP4_PAIRS), (58, F.ICMP6_PAIRS)):
+        icmp = proto == num
+        if icmp.any():
+            table = np.full(65536, -1, np.int64)
+            table[list(pairs)] = list(pairs.values())
+            mapped = table[sp & 0xFFFF]
+            dp = np.where(icmp & (mapped >= 0), mapped, dp)
+            one_way |= icmp & (mapped < 0)
+    swap = ~one_way & _greater(ohi, olo, sp, rhi, rlo, dp)
+    ported = np.isin(proto, (6, 17, 132, 1, 58))
+    digests = []
+    order = []
+    for v, alen in ((4, 4), (6, 16)):
+        for with_ports in (True, False):
+            rows = np.flatnonzero((ver == v) & (ported == with_ports))
+            if not len(rows):
+                continue
+            width = 4 + 2 * alen + (4 if with_ports else 0)
+            buf = np.zeros((len(rows), width), np.uint8)
+            sw = swap[rows]
+            src = [rh_b[r] if w else oh_b[r] for r, w in zip(rows.tolist(), sw.tolist(), strict=True)]
+            dst = [oh_b[r] if w else rh_b[r] for r, w in zip(rows.tolist(), sw.tolist(), strict=True)]
+            buf[:, 2:2 + alen] = np.frombuffer(b"".join(src), np.uint8).reshape(-1, alen)
+            buf[:, 2 + alen:2 + 2 * alen] = np.frombuffer(b"".join(dst), np.uint8).reshape(-1, alen)
+            buf[:, 2 + 2 * alen] = proto[rows]
+            if with_ports:
+                s_, d_ = np.where(sw, dp[rows], sp[rows]), np.where(sw, sp[rows], dp[rows])
+                ports = np.empty((len(rows), 2), ">u2")
+                ports[:, 0], ports[:, 1] = s_ & 0xFFFF, d_ & 0xFFFF
+                buf[:, 4 + 2 * alen:] = ports.view(np.uint8).reshape(-1, 4)
+            raw = buf.tobytes()
+            sha1 = hashlib.sha1
+            digests += [sha1(raw[i:i + width]).digest() + b"\0" for i in range(0, len(raw), width)]
+            order.append(rows)
+    if not n:
+        return []
+    # base64 of 21 bytes (digest + one zero byte) is the digest's 27 characters plus one: the
+    # concatenation encodes in one call
+    enc = np.frombuffer(base64.b64encode(b"".join(digests)), "S28")
+    out = np.empty(n, object)
+    out[np.concatenate(order)] = ["1:" + e[:27].decode("ascii") + "=" for e in enc.tolist()]
+    return out.tolist()
 
 
 _B62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8)
