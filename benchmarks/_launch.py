@@ -1,8 +1,9 @@
 """Measure one command's wall time and peak memory from a small process (stdlib only).
 
 ``python benchmarks/_launch.py RESULT.json -- CMD [ARG…]`` runs CMD (stdin, stdout and stderr
-inherited), waits for it with ``os.wait4`` and writes ``{"seconds", "returncode", "maxrss_kb",
-"anon_kb", "file_kb"}`` to RESULT.json.
+inherited), waits for it with ``os.wait4`` and writes ``{"seconds", "cpu_seconds", "returncode",
+"maxrss_kb", "anon_kb", "file_kb"}`` to RESULT.json (``cpu_seconds``: user + system time of CMD and
+the children it waited for — unlike wall time, hardly affected by other load on the machine).
 
 Why a separate launcher: on Linux ``ru_maxrss`` survives ``exec`` — a child started from a big
 process (Python's subprocess uses vfork, sharing the parent's memory until exec) reports at least
@@ -55,7 +56,8 @@ def measure(cmd: list[str], interval: float = 0.02) -> dict:
     seconds = time.perf_counter() - start
     sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": seconds, "returncode": proc.returncode, "maxrss_kb": usage.ru_maxrss,
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "returncode": proc.returncode,
+            "maxrss_kb": usage.ru_maxrss,
             "anon_kb": peaks.get("RssAnon:"), "file_kb": peaks.get("RssFile:")}
 
 

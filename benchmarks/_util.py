@@ -191,12 +191,13 @@ def head_pcap(src: str | os.PathLike, dst: str | os.PathLike, records: int) -> P
 
 @dataclass
 class Measurement:
-    """One child process run: wall seconds, peak RSS (rusage) and sampled peak anon/file RSS."""
+    """One child process run: wall and CPU seconds, peak RSS (rusage) and sampled peak anon/file RSS."""
 
     cmd: list[str]
     seconds: float
     returncode: int
     peak_rss_mb: float
+    cpu_seconds: float = float("nan")
     peak_anon_mb: float | None = None
     peak_file_mb: float | None = None
     stdout: str = ""
@@ -228,8 +229,8 @@ def run_measured(cmd: list[str], *, stdout_to_devnull: bool = False, env: dict |
         if not result.is_file():
             return Measurement(cmd, float("nan"), 127, float("nan"), stdout=text_out, stderr=text_err)
         r = json.loads(result.read_text())
-    return Measurement(cmd, r["seconds"], r["returncode"], r["maxrss_kb"] / 1024, _mb(r["anon_kb"]),
-                       _mb(r["file_kb"]), text_out, text_err)
+    return Measurement(cmd, r["seconds"], r["returncode"], r["maxrss_kb"] / 1024, r["cpu_seconds"],
+                       _mb(r["anon_kb"]), _mb(r["file_kb"]), text_out, text_err)
 
 
 def _mb(kib: int | None) -> float | None:
@@ -268,6 +269,14 @@ def machine_summary() -> str:
         mem = float("nan")
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, "
             f"{platform.system()} {platform.release()}")
+
+
+def load_average() -> str:
+    """The 1-minute load average and core count, e.g. ``"load 2.10 on 2 cores"`` (other work on the box)."""
+    try:
+        return f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    except OSError:
+        return "load unknown"
 
 
 def which(name: str) -> str | None:

@@ -165,6 +165,7 @@ class Result:
     records: int
     file_bytes: int
     seconds: float
+    cpu_seconds: float
     rss_mb: float
     anon_mb: float | None
     connections: int | None
@@ -195,10 +196,10 @@ def measure(peer: Peer, capture: Path, size: str, records: int, outdir: Path, re
         out.unlink(missing_ok=True)
         if m.returncode != 0:
             tail = " | ".join(m.stderr.strip().splitlines()[-3:])
-            return Result(peer.name, size, records, capture.stat().st_size, m.seconds, m.peak_rss_mb,
-                          m.peak_anon_mb, None, error=f"exit {m.returncode}: {tail}")
-        r = Result(peer.name, size, records, capture.stat().st_size, m.seconds, m.peak_rss_mb, m.peak_anon_mb,
-                   _connections(peer.name, m))
+            return Result(peer.name, size, records, capture.stat().st_size, m.seconds, m.cpu_seconds,
+                          m.peak_rss_mb, m.peak_anon_mb, None, error=f"exit {m.returncode}: {tail}")
+        r = Result(peer.name, size, records, capture.stat().st_size, m.seconds, m.cpu_seconds, m.peak_rss_mb,
+                   m.peak_anon_mb, _connections(peer.name, m))
         if best is None or r.seconds < best.seconds:
             r.rss_mb = max(r.rss_mb, best.rss_mb if best else 0.0)
             best = r
@@ -214,13 +215,14 @@ def results_table(results: list[Result]) -> str:
     rows = []
     for r in results:
         if r.error:
-            rows.append([r.peer, r.size, f"{r.records:,}", "failed", "", "", "", "", "", r.error])
+            rows.append([r.peer, r.size, f"{r.records:,}", "failed", "", "", "", "", "", "", r.error])
             continue
         ratio = f"{dpkt[r.size] / r.seconds:.1f}×" if r.size in dpkt else "—"
-        rows.append([r.peer, r.size, f"{r.records:,}", f"{r.seconds:.2f}", f"{r.pps:,.0f}", f"{r.mbps:.1f}",
+        rows.append([r.peer, r.size, f"{r.records:,}", f"{r.seconds:.2f}", f"{r.cpu_seconds:.2f}", f"{r.pps:,.0f}",
+                     f"{r.mbps:.1f}",
                      f"{r.rss_mb:,.0f}", "—" if r.anon_mb is None else f"{r.anon_mb:,.0f}", ratio,
                      "—" if r.connections is None else f"{r.connections:,}"])
-    return _util.markdown_table(["peer", "size", "packets", "seconds", "packets/s", "MB/s", "peak RSS MB",
+    return _util.markdown_table(["peer", "size", "packets", "seconds", "CPU s", "packets/s", "MB/s", "peak RSS MB",
                                  "peak anon MB", "vs dpkt", "connections"], rows)
 
 
@@ -311,18 +313,22 @@ def main(argv: list[str] | None = None) -> int:
         startup[peer.name] = m.seconds if m.returncode == 0 else None
 
     results: list[Result] = []
+    load_before = _util.load_average()
     jobs = [(label, peer) for label in inputs for peer in runnable]
     bar = tqdm(jobs, desc="benchmark", unit="run", file=sys.stderr)
     for label, peer in bar:
         bar.set_postfix_str(f"{peer.name} @ {label}")
         results.append(measure(peer, inputs[label], label, records[label], outdir, args.repeat))
     bar.close()
+    load_after = _util.load_average()
 
     print(f"# sopkit capture benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')}\n")
     print(f"Machine: {_util.machine_summary()}  ")
     print(f"Input: demo day (scale {args.scale:g}, seed {args.seed}) = {records[f'{sizes[0]}×'] // sizes[0]:,} "
           f"packets, {base_bytes / 1e6:.0f} MB per 1×; N× = N time-consecutive copies with shifted "
-          f"addresses. Warm page cache; best of {args.repeat} run(s); times end to end (process start to exit).\n")
+          f"addresses. Warm page cache; best of {args.repeat} run(s); times end to end (process start to exit); "
+          f"CPU s = user + system time of the peer's processes. Machine {load_before} before, {load_after} after "
+          f"(the cores are shared: wall times above CPU times mean waiting for a core).\n")
     print(results_table(results))
     print("\nTargets:")
     for line in target_lines(results, [f"{n}×" for n in sizes], big) or ["- no sopkit peer was measured"]:

@@ -164,6 +164,7 @@ def test_run_measured_reports_the_child_not_the_parent() -> None:
     small = _util.run_measured([sys.executable, "-S", "-c", "pass"])
     big = _util.run_measured([sys.executable, "-S", "-c", "b = bytearray(160 * 2**20); b[::4096] = b'x' * len(b[::4096])"])
     assert small.returncode == 0 and big.returncode == 0
+    assert big.cpu_seconds > 0
     assert small.peak_rss_mb < 100
     assert 160 <= big.peak_rss_mb < 300
     failed = _util.run_measured([sys.executable, "-S", "-c", "import sys; print('oops', file=sys.stderr); sys.exit(3)"])
@@ -189,11 +190,11 @@ def test_peers_run_and_report_connections(tiny_pcap: Path, tmp_path: Path) -> No
 
 def test_table_and_targets_from_results() -> None:
     R = capture.Result
-    results = [R("sopkit", "1×", 1_000_000, 500_000_000, 1.0, 400.0, 300.0, 10),
-               R("dpkt", "1×", 1_000_000, 500_000_000, 20.0, 200.0, 150.0, 10),
-               R("sopkit", "4×", 4_000_000, 2_000_000_000, 5.0, 600.0, 500.0, 40),
-               R("dpkt", "4×", 4_000_000, 2_000_000_000, 50.0, 700.0, 650.0, 40),
-               R("tshark-fields", "4×", 4_000_000, 2_000_000_000, 1.0, 1.0, None, None, error="exit 1: boom")]
+    results = [R("sopkit", "1×", 1_000_000, 500_000_000, 1.0, 1.0, 400.0, 300.0, 10),
+               R("dpkt", "1×", 1_000_000, 500_000_000, 20.0, 20.0, 200.0, 150.0, 10),
+               R("sopkit", "4×", 4_000_000, 2_000_000_000, 5.0, 5.0, 600.0, 500.0, 40),
+               R("dpkt", "4×", 4_000_000, 2_000_000_000, 50.0, 50.0, 700.0, 650.0, 40),
+               R("tshark-fields", "4×", 4_000_000, 2_000_000_000, 1.0, 1.0, 1.0, None, None, error="exit 1: boom")]
     table = capture.results_table(results)
     assert "| sopkit" in table and "1,000,000" in table and "20.0×" in table and "10.0×" in table
     assert "exit 1: boom" in table
