@@ -64,6 +64,7 @@ class _Decoded:
         self.cols["frame_index"] = chunk.index
         self.cols["aux"] = self.aux
         self.pos = 0  #: next record not yet emitted
+        self.pool_at = -1  #: where its timestamps are in BatchStream's pool (multi-file merge)
 
     def frame(self, i: int) -> Frame:
         c = self.chunk
@@ -101,8 +102,8 @@ class BatchStream:
         self.fast_frames = 0
         self.slow_frames = 0
         self.packets = 0
-        self._ts_key: tuple = ()
-        self._ts_cat = self._ts_starts = np.zeros(0, np.int64)
+        self._pool = np.zeros(0, np.int64)  #: timestamps of the current chunks, for the multi-file merge
+        self._pool_used = 0
         self._gen: Iterator[PacketBatch] | None = None
 
     @property
@@ -160,7 +161,7 @@ class BatchStream:
                     now = sum(r.position for r in self.readers)
                     bar.update(now - done)
                     done = now
-                batch = self._build(*self._merge(heads, live))
+                batch = self._build(self._merge(heads, live))
                 if len(batch):
                     self.packets += len(batch)
                     yield batch
@@ -170,8 +171,8 @@ class BatchStream:
                 bar.update(bar.total - done)
                 bar.close()
 
-    def _merge(self, heads: list, live: list[int]) -> tuple[list[_Decoded], np.ndarray, np.ndarray]:
-        """Up to ``batch_size`` records in capture order: (chunks, chunk of each record, record index).
+    def _merge(self, heads: list, live: list[int]) -> _Picks:
+        """Up to ``batch_size`` records in capture order.
 
         One file: the next records of its chunk. Several: ``heapq.merge`` order (smallest
         timestamp first, ties to the earlier file) until one file's chunk runs out.
@@ -180,49 +181,65 @@ class BatchStream:
         if len(ds) == 1:
             d = ds[0]
             stop = min(len(d.chunk), d.pos + self.batch_size)
-            rec = np.arange(d.pos, stop, dtype=np.int64)
+            picks = _Picks(ds, None, np.arange(d.pos, stop, dtype=np.int64), (d.pos, stop))
             d.pos = stop
-            return ds, np.zeros(len(rec), np.int64), rec
-        key = tuple(id(d) for d in ds)
-        if self._ts_key != key:  # timestamps of the current chunks, concatenated once per chunk set
-            self._ts_key = key
-            self._ts_cat = np.concatenate([d.chunk.ts for d in ds])
-            self._ts_starts = np.cumsum([0] + [len(d.chunk) for d in ds[:-1]]).astype(np.int64)
+            return picks
+        for d in ds:
+            if d.pool_at < 0:
+                self._pool_add(d, ds)
+        starts = np.array([d.pool_at for d in ds], np.int64)
         pos = np.array([d.pos for d in ds], np.int64)
         ends = np.array([len(d.chunk) for d in ds], np.int64)
         src = np.empty(self.batch_size, np.int64)
         rec = np.empty(self.batch_size, np.int64)
-        n = fastkernel.merge_heads(self._ts_cat, self._ts_starts, pos, ends, self.batch_size, src, rec)
+        n = fastkernel.merge_heads(self._pool, starts, pos, ends, self.batch_size, src, rec)
         for j, d in enumerate(ds):
             d.pos = int(pos[j])
-        return ds, src[:n], rec[:n]
+        return _Picks(ds, src[:n], rec[:n])
 
-    def _build(self, ds: list[_Decoded], src: np.ndarray, rec: np.ndarray) -> PacketBatch:
+    def _pool_add(self, d: _Decoded, ds: list[_Decoded]) -> None:
+        """Give chunk ``d`` a place in the timestamp pool the compiled merge reads (amortized O(n))."""
+        n = len(d.chunk)
+        if self._pool_used + n > len(self._pool):
+            live = [x for x in ds if x.pool_at >= 0]
+            size = sum(len(x.chunk) for x in live) + n
+            pool = np.empty(max(2 * size, 1024), np.int64)
+            used = 0
+            for x in live:
+                pool[used : used + len(x.chunk)] = x.chunk.ts
+                x.pool_at = used
+                used += len(x.chunk)
+            self._pool, self._pool_used = pool, used
+        self._pool[self._pool_used : self._pool_used + n] = d.chunk.ts
+        d.pool_at = self._pool_used
+        self._pool_used += n
+
+    def _build(self, picks: _Picks) -> PacketBatch:
         """Decode the picked records: kernel results where FAST, the Decoder elsewhere, in order."""
         if self.start_ns is not None or self.end_ns is not None:
-            ts = self._gather(ds, src, rec, "ts_ns")
-            keep = np.ones(len(rec), bool)
+            ts = picks.take("ts_ns")
+            keep = np.ones(len(ts), bool)
             if self.start_ns is not None:
                 keep &= ts >= self.start_ns
             if self.end_ns is not None:
                 keep &= ts < self.end_ns
-            src, rec = src[keep], rec[keep]
-        status = self._gather(ds, src, rec, None)
+            picks = picks.subset(keep)
+        status = picks.take(None)
         fast = status == fastkernel.FAST
-        nfast = int(np.count_nonzero(fast))
-        self._count_fast(ds, src, rec, status, fast, nfast)
+        fp = picks.subset(fast)
+        nonip = status == fastkernel.NON_IP
+        self._count_fast(fp, picks.subset(nonip) if nonip.any() else None)
         where = np.flatnonzero(status == fastkernel.SLOW)
         self.slow_frames += len(where)
-        fsrc, frec = src[fast], rec[fast]
         if not len(where):
-            cols = {name: self._gather(ds, fsrc, frec, name) for name in FIELDS if name != "tunnel"}
-            cols["tunnel"] = np.full(nfast, -1, np.int32)
+            cols = {name: fp.take(name) for name in FIELDS if name != "tunnel"}
+            cols["tunnel"] = np.full(len(fp), -1, np.int32)
             return PacketBatch(cols)
         counts = fast.astype(np.int64)
         packets = []
         decode = self.decoder.decode
         for w in where.tolist():
-            got = decode(ds[src[w]].frame(int(rec[w])))
+            got = decode(picks.frame(w))
             counts[w] = len(got)
             packets.extend(got)
         slow = packets_to_batch(packets)
@@ -234,39 +251,65 @@ class BatchStream:
         for name in FIELDS:
             col = out.columns[name]
             if name != "tunnel":
-                col[fpos] = self._gather(ds, fsrc, frec, name)
+                col[fpos] = fp.take(name)
             col[spos] = slow.columns[name]
         out.tunnels = slow.tunnels
         return out
 
-    @staticmethod
-    def _gather(ds: list[_Decoded], src: np.ndarray, rec: np.ndarray, name: str | None) -> np.ndarray:
-        """Column ``name`` (None: the kernel status) of the picked records."""
-        cols = [d.status if name is None else d.cols[name] for d in ds]
-        if len(ds) == 1:
-            return cols[0][rec]
-        out = np.empty(len(rec), cols[0].dtype)
-        for j, col in enumerate(cols):
-            m = src == j
-            out[m] = col[rec[m]]
-        return out
-
-    def _count_fast(self, ds: list[_Decoded], src: np.ndarray, rec: np.ndarray, status: np.ndarray,
-                    fast: np.ndarray, nfast: int) -> None:
+    def _count_fast(self, fp: _Picks, nonip: _Picks | None) -> None:
         """Count what the kernel decoded into the Decoder-style counters."""
-        nonip = status == fastkernel.NON_IP
-        self.fast_frames += nfast + int(np.count_nonzero(nonip))
-        if nonip.any():
-            ets, n = np.unique(self._gather(ds, src[nonip], rec[nonip], "aux"), return_counts=True)
+        self.fast_frames += len(fp) + (len(nonip) if nonip is not None else 0)
+        if nonip is not None:
+            ets, n = np.unique(nonip.take("aux"), return_counts=True)
             for et, c in zip(ets.tolist(), n.tolist(), strict=True):
                 self.fast_stats[f"non-IP ethertype {et:#06x}"] += c
-        fl = self._gather(ds, src[fast], rec[fast], "flags")
+        fl = fp.take("flags")
         for key, c in (("bad IPv4 checksum", np.count_nonzero(fl & F_BAD_IP_CHECKSUM)),
                        ("packet truncated by snaplen", np.count_nonzero(fl & F_TRUNCATED)),
                        ("bad transport checksum",
                         np.count_nonzero((fl & (F_BAD_CHECKSUM | F_BAD_IP_CHECKSUM)) == F_BAD_CHECKSUM))):
             if c:
                 self.fast_stats[key] += int(c)
+
+
+class _Picks:
+    """Records picked for one batch, in capture order: chunk ``src[i]`` (index into ``ds``), record ``rec[i]``.
+
+    ``span`` marks the common case of one chunk's consecutive records, whose columns are then
+    sliced rather than gathered.
+    """
+
+    def __init__(self, ds: list[_Decoded], src: np.ndarray | None, rec: np.ndarray,
+                 span: tuple[int, int] | None = None) -> None:
+        self.ds, self.src, self.rec, self.span = ds, src, rec, span
+        self.groups: list[tuple[int, np.ndarray]] = []
+        if src is not None:  # positions of each chunk's records, for one gather per chunk
+            order = np.argsort(src, kind="stable")
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(src, minlength=len(ds)))))
+            self.groups = [(j, order[bounds[j] : bounds[j + 1]]) for j in np.flatnonzero(np.diff(bounds)).tolist()]
+
+    def __len__(self) -> int:
+        return len(self.rec)
+
+    def subset(self, mask: np.ndarray) -> _Picks:
+        if self.span is not None and mask.all():
+            return self
+        return _Picks(self.ds, None if self.src is None else self.src[mask], self.rec[mask])
+
+    def take(self, name: str | None) -> np.ndarray:
+        """Column ``name`` (None: the kernel status) of the picked records."""
+        cols = [d.status if name is None else d.cols[name] for d in self.ds]
+        if self.span is not None:
+            return cols[0][self.span[0] : self.span[1]]
+        if self.src is None:
+            return cols[0][self.rec]
+        out = np.empty(len(self.rec), cols[0].dtype)
+        for j, at in self.groups:
+            out[at] = cols[j][self.rec[at]]
+        return out
+
+    def frame(self, i: int) -> Frame:
+        return self.ds[0 if self.src is None else int(self.src[i])].frame(int(self.rec[i]))
 
 
 def _ramp(counts: np.ndarray) -> np.ndarray:

@@ -287,28 +287,49 @@ def decode_records(b, w, le, offs, caps, lts, verify, status, aux, src_hi, src_l
         ivlan_o[i] = inner
 
 
+@njit(cache=True, inline="always")
+def _before(a, b, ts, starts, pos):
+    ta = ts[starts[a] + pos[a]]
+    tb = ts[starts[b] + pos[b]]
+    return ta < tb or (ta == tb and a < b)
+
+
+@njit(cache=True)
+def _sift(heap, i, k, ts, starts, pos):
+    while True:
+        c = 2 * i + 1
+        if c >= k:
+            return
+        if c + 1 < k and _before(heap[c + 1], heap[c], ts, starts, pos):
+            c += 1
+        if not _before(heap[c], heap[i], ts, starts, pos):
+            return
+        heap[i], heap[c] = heap[c], heap[i]
+        i = c
+
+
 @njit(cache=True)
 def merge_heads(ts, starts, pos, ends, limit, src, rec):
     """``heapq.merge`` of several chunks' records by timestamp (ties: earlier chunk first).
 
-    ``ts`` holds the chunks' timestamps back to back (chunk j from ``starts[j]``); ``pos``/``ends``
-    are each chunk's next and end record. Writes up to ``limit`` picks (chunk, record) into
-    ``src``/``rec``, stopping after the pick that exhausts a chunk; returns their number.
+    ``ts`` holds the chunks' timestamps (chunk j's from ``starts[j]``); ``pos``/``ends`` are each
+    chunk's next and end record. Writes up to ``limit`` picks (chunk, record) into ``src``/``rec``,
+    stopping after the pick that exhausts a chunk; returns their number. A binary heap over the
+    chunks' current heads with the total order (timestamp, chunk) picks exactly what
+    ``heapq.merge`` picks, also when a file is not in time order.
     """
-    n = 0
     k = starts.shape[0]
+    heap = np.arange(k)
+    for i in range(k // 2 - 1, -1, -1):
+        _sift(heap, i, k, ts, starts, pos)
+    n = 0
     while n < limit:
-        best = 0
-        bt = ts[starts[0] + pos[0]]
-        for j in range(1, k):
-            t = ts[starts[j] + pos[j]]
-            if t < bt:
-                best = j
-                bt = t
-        src[n] = best
-        rec[n] = pos[best]
+        j = heap[0]
+        src[n] = j
+        rec[n] = pos[j]
         n += 1
-        pos[best] += 1
-        if pos[best] >= ends[best]:
+        pos[j] += 1
+        if pos[j] >= ends[j]:
             break
+        _sift(heap, 0, k, ts, starts, pos)
     return n
