@@ -202,3 +202,6 @@ def test_table_and_targets_from_results() -> None:
     assert any("packets/s" in x and "PASS" in x and "800,000 at 4×" in x for x in lines)
     assert any("dpkt builder" in x and "FAIL" in x and "10.0× at 4×" in x for x in lines)
     assert any("RSS flat" in x and "FAIL" in x and "1.50×" in x for x in lines)
+    marginal = capture.marginal_table(results, ["1×", "4×"], {"sopkit": 0.5, "dpkt": None})
+    assert "| sopkit" in marginal and "750,000" in marginal and "0.50" in marginal
+    assert "100,000" in marginal and "tshark-fields" not in marginal  # failed runs have no slope
