@@ -2,8 +2,9 @@
 
 *SYN flood*: per target host:port, connection attempts (the originator sent a SYN) that never
 completed a handshake (the originator never acknowledged: no ``A``/``D`` in Zeek's history, i.e.
-states S0, S1 ``Sh``, REJ, RSTOS0, SH — a spoofed source never answers the SYN-ACK), at a high rate
-over the attack's span. Many distinct sources that each sent a single attempt are reported as
+states S0, S1 ``Sh``, REJ, RSTOS0, SH — a spoofed source never answers the SYN-ACK), at a high rate:
+the attack is the set of 10-second bins with at least ``flood_min_rate`` such attempts per second,
+so the rest of a day's legitimate traffic to the same service does not dilute it. Many distinct sources that each sent a single attempt are reported as
 spoofed-looking (random source addresses, as in ``hping3 --rand-source``).
 
 *Reflection*: a victim receives responses it never asked for — SYN-ACKs or RSTs with no SYN from
@@ -24,6 +25,8 @@ from sopkit.detect.common import FLOW_EVIDENCE, finding, strength
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
 
+BIN_S = 10.0  #: time bins (s) in which the SYN rate is measured
+
 
 def detect_syn_flood(tables, thresholds: Thresholds, history=None) -> list[Finding]:
     """High-rate unanswered SYNs to one host:port (see module docstring)."""
@@ -32,13 +35,22 @@ def detect_syn_flood(tables, thresholds: Thresholds, history=None) -> list[Findi
     found: list[Finding] = []
     counts = f.groupby(["id.resp_h", "id.resp_p"]).size()
     for (dst, port) in counts[counts >= thresholds.flood_min_syn].index:
-        rows = f[(f["id.resp_h"] == dst) & (f["id.resp_p"] == port)]
-        unanswered = ~rows["history"].str.contains("[AD]", regex=True)  # the originator never acknowledged
-        share = float(unanswered.mean())
-        span = max(float(rows["ts"].max() - rows["ts"].min()), 1.0)
-        rate = len(rows) / span
-        if share < thresholds.flood_min_unanswered or rate < thresholds.flood_min_rate:
+        target = f[(f["id.resp_h"] == dst) & (f["id.resp_p"] == port)]
+        unanswered = ~target["history"].str.contains("[AD]", regex=True)  # the originator never acknowledged
+        # the attack is the set of 10-second bins where unanswered attempts come at the flood rate;
+        # legitimate traffic to the same service in the rest of the day does not dilute it
+        bins = (target["ts"] // BIN_S).astype("int64")
+        per_bin = bins[unanswered].value_counts()
+        hot = per_bin[per_bin >= thresholds.flood_min_rate * BIN_S].index
+        in_attack = bins.isin(hot)
+        rows = target[in_attack & unanswered]
+        if len(rows) < thresholds.flood_min_syn:
             continue
+        share = len(rows) / int(in_attack.sum())
+        if share < thresholds.flood_min_unanswered:
+            continue
+        span = max(float(rows["ts"].max() - rows["ts"].min()), 1.0)
+        rate = len(rows) / (len(hot) * BIN_S)
         per_src = rows.groupby("id.orig_h").size()
         sources = len(per_src)
         single = float((per_src == 1).mean())
@@ -50,7 +62,7 @@ def detect_syn_flood(tables, thresholds: Thresholds, history=None) -> list[Findi
                    if spoofed else f" from {sources} sources")
         found.append(finding(
             "flood.syn", f"SYN flood on {dst}:{port} ({len(rows)} attempts, {rate:.0f}/s)", score,
-            rows[unanswered], severity="high", attack="T1498.001,T1499.002",
+            rows, severity="high", attack="T1498.001,T1499.002",
             entities={"dst_ip": [dst], "dst_port": [int(port)], **({} if spoofed else {"src_ip": list(per_src.index[:20])})},
             counts={"attempts": len(rows), "unanswered_share": share, "rate_per_s": rate, "sources": sources,
                     "single_attempt_sources": single},
