@@ -44,6 +44,7 @@ from sopkit.capture.packet import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, Packet
 from sopkit.capture.readers import iter_frames
 from sopkit.capture.tcpstream import TcpReassembler, ip_text
 from sopkit.capture.tls import TlsTableBuilder
+from sopkit.errors import ParameterError
 
 DEFAULT_LOCAL_NETS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
@@ -227,8 +228,11 @@ def analyze_captures(paths: Iterable[str | os.PathLike] | str | os.PathLike, *,
     ``local_nets`` decide ``local_orig``/``local_resp`` in the flow table and which side is inside
     for the detectors; ``start_ns``/``end_ns`` keep packets in ``[start_ns, end_ns)``.
     """
-    for n in local_nets:
-        ipaddress.ip_network(n, strict=False)  # a bad network fails here, before any reading
+    for net in local_nets:
+        try:
+            ipaddress.ip_network(net, strict=False)  # a bad network fails here, before any reading
+        except ValueError as exc:
+            raise ParameterError(f"analyze_captures: local_nets: {exc}") from exc
     frames = iter_frames(paths, start_ns=start_ns, end_ns=end_ns, progress=progress)
     decoder = Decoder()
     flows = FlowTable(local_nets=list(local_nets))
