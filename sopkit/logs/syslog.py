@@ -136,8 +136,16 @@ class SyslogParser:
             g, hit = extract(sub, pattern)
             if not hit.any():
                 continue
-            g = {k: take(v, hit) for k, v in g.items()}
             idx = np.flatnonzero(left)[hit]
+            left[idx] = False
+            nil = np.asarray(pc.equal(take(g["iso"], hit), "-").to_numpy(zero_copy_only=False), dtype=bool)
+            for i in idx[nil]:
+                self.report.reject(int(numbers[i]), "RFC 5424 line without a timestamp (NILVALUE)", chunk.lines[i])
+            hit[np.flatnonzero(hit)[nil]] = False
+            idx = idx[~nil]
+            if not len(idx):
+                continue
+            g = {k: take(v, hit) for k, v in g.items()}
             cols = _common({**g, "pid": g.get("pid", g.get("procid")),
                             "program": pc.if_else(pc.equal(g["program"], "-"), "", g["program"]),
                             "message": pc.utf8_ltrim(pc.if_else(pc.is_null(g["message"]), "", g["message"]),
@@ -148,7 +156,6 @@ class SyslogParser:
                 cols["syslog.sd"] = pc.if_else(pc.equal(g["sd"], "-"), pa.scalar(None, pa.string()), g["sd"])
             cols.update(self._iso_ns(g["iso"], g["zone"]))
             self._add(cols)
-            left[idx] = False
         for i in np.flatnonzero(left):
             text = chunk.lines[i]
             self.report.reject(int(numbers[i]), "empty line" if not text.strip() else NOT_SYSLOG, text)
@@ -161,7 +168,7 @@ class SyslogParser:
         has = (zones != "").to_numpy()
         if has.any():
             aware = pd.to_datetime(text[has] + zones[has], format="ISO8601", utc=True, errors="coerce")
-            ns[has] = aware.to_numpy().astype("datetime64[ns]").astype(np.int64)
+            ns[has] = aware.dt.tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
         if (~has).any():
             self.assumed_tz = True
             naive = pd.to_datetime(text[~has], format="ISO8601", errors="coerce")
