@@ -6,7 +6,7 @@ that :mod:`sopkit.capture.fastflows` can run it in a compiled loop.  Every funct
 reference function of the same name; the reference stays the specification (the equivalence
 tests compare whole flow tables).
 
-Layout (all int64 unless said): ``S[slot, field]`` connection fields (``O_*``... below),
+Layout (all int64): ``S[slot, field]`` connection fields (``ORD`` … ``XGEN`` below),
 ``S[slot, F + NPF * role]`` per-role fields (endpoint state, counters; role 0 is the current
 originator, so :func:`flip` swaps the two ranges), among them the 128-bit sum of squared
 inter-arrival times as (high, low) 64-bit words (Python keeps it as an unbounded int) and up to

@@ -187,3 +187,16 @@ def test_numba_stays_out_of_plain_imports():
     code = ("import sys, sopkit, sopkit.capture.flows, sopkit.capture.fastflows; "
             "assert 'numba' not in sys.modules, 'numba imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_linger_check_rounds_like_flowtable_floats():
+    """FlowTable tests ``last_ns + 5e9 < when`` in floats (256 ns steps at today's epoch): a SYN
+    whose time rounds down is removed by the expire timer at +5 s, one that rounds up is not."""
+    rows = []
+    for off in (1, 255):
+        syn = tcp(0, A, B, 40000, 80, TH_SYN, 1, bad_checksum=True)
+        later = tcp(8, A, B, 40000, 80, TH_ACK, 2, 1, bad_checksum=True)
+        syn.ts_ns += off
+        later.ts_ns += off
+        rows.append(len(check([syn, later], sizes=(10**9, 1))))
+    assert rows == [2, 1]
