@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from sopkit.capture import flows as F
-from sopkit.capture.batch import PacketBatch, split_address
+from sopkit.capture.batch import FIELDS, PacketBatch, split_address
+from sopkit.errors import CaptureError
 
 NS = 1_000_000_000
 _PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
@@ -163,6 +164,14 @@ class FastFlowTable:
         if not n:
             return
         c = batch.columns
+        for name in _COLS:
+            col = c.get(name)
+            if col is None or col.dtype != FIELDS[name] or col.shape != (n,):
+                got = "missing" if col is None else f"{col.dtype} {col.shape}"
+                raise CaptureError(f"packet batch column {name!r}: expected {FIELDS[name]} ({n},), got {got}")
+        if len(batch.tunnels) <= int(c["tunnel"].max()):
+            raise CaptureError(f"packet batch names tunnel {int(c['tunnel'].max())} but lists "
+                               f"{len(batch.tunnels)} tunnels")
         args = [c[name] for name in _COLS]
         for k in (1, 2, 3, 4):  # addresses as int64 bit patterns
             args[k] = np.ascontiguousarray(args[k]).view(np.int64)

@@ -200,3 +200,16 @@ def test_linger_check_rounds_like_flowtable_floats():
         later.ts_ns += off
         rows.append(len(check([syn, later], sizes=(10**9, 1))))
     assert rows == [2, 1]
+
+
+def test_malformed_batch_is_a_clear_error():
+    from sopkit.errors import CaptureError
+
+    b = packets_to_batch(session(0, A, B, 40000, 80))
+    b.columns["seq"] = b.columns["seq"].astype("i8")
+    with pytest.raises(CaptureError, match="'seq'"):
+        FastFlowTable().add_batch(b)
+    b = packets_to_batch(session(0, A, B, 40000, 80))
+    b.columns["tunnel"][0] = 3
+    with pytest.raises(CaptureError, match="tunnel 3"):
+        FastFlowTable().add_batch(b)
