@@ -3,7 +3,7 @@
 :func:`decode_records` walks the records of one block (offsets into the block's bytes, as found by
 :mod:`sopkit.capture.fastscan`) and fills one :data:`~sopkit.capture.batch.FIELDS` column per
 header field for the frames it covers: Ethernet (any number of 802.1Q/QinQ tags), raw IPv4/IPv6
-link types and Linux SLL; IPv4 (non-fragment) and IPv6 without extension headers; TCP, UDP,
+link types, BSD loopback and Linux SLL; IPv4 (non-fragment) and IPv6 without extension headers; TCP, UDP,
 ICMP/ICMPv6 and other transports; IPv4 header, TCP, UDP and ICMP checksums. Every value and every
 decision follows :class:`~sopkit.capture.decode.Decoder` (``ip.ipv4_header``, ``ip.transport``,
 ``link.ethertype_payload``) line by line; a frame the kernel does not cover gets status
@@ -23,8 +23,7 @@ from numba import njit
 
 FAST, SLOW, NON_IP = 0, 1, 2
 #: link types decoded here; everything else goes to the Decoder
-ETHERNET, SLL = 1, 113
-RAW_TYPES = (101, 12, 14, 228, 229)
+LINKTYPES = (1, 113, 0, 108, 101, 12, 14, 228, 229)
 
 _BAD, _BAD_IP, _NO_CONN, _TRUNC = 0x01, 0x02, 0x04, 0x08
 
@@ -114,6 +113,17 @@ def _link(b, off, cap, lt):
         if hatype == 778 or hatype == 824 or et == 4:
             return 0, 0, vlan, inner, SLOW
         p = 16
+    elif lt == 0 or lt == 108:  # BSD loopback: address family in either byte order (link.null)
+        if cap < 4:
+            return 0, 0, vlan, inner, SLOW
+        af = (np.int64(b[off + 3]) << 24) | (np.int64(b[off + 2]) << 16) | (np.int64(b[off + 1]) << 8) | b[off]
+        if af > 0xFFFF:
+            af = (np.int64(b[off]) << 24) | (np.int64(b[off + 1]) << 16) | (np.int64(b[off + 2]) << 8) | b[off + 3]
+        if af == 2:
+            return 0x0800, 4, vlan, inner, FAST
+        if af == 24 or af == 28 or af == 30 or af == 10 or af == 23:
+            return 0x86DD, 4, vlan, inner, FAST
+        return 0, 0, vlan, inner, SLOW
     elif lt == 101 or lt == 12 or lt == 14 or lt == 228 or lt == 229:
         if cap < 1:
             return 0, 0, vlan, inner, SLOW

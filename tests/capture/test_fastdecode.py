@@ -192,9 +192,12 @@ def test_generated_pcap_every_layout(tmp_path):
     assert_equivalent(path, batch_sizes=(3,), verify=False)
 
 
-@pytest.mark.parametrize("linktype", [101, 113, 228])
+@pytest.mark.parametrize("linktype", [0, 101, 108, 113, 228])
 def test_other_link_types(tmp_path, linktype):
     ips = [tcp4(payload=b"a" * 10), udp6(), icmp4(), fragments()[0], b"\x70" + udp4()[1:]]
+    if linktype in (0, 108):  # BSD loopback: address family, host or network byte order
+        ips = [struct.pack("<I" if i % 2 else ">I", 30 if ip[0] >> 4 == 6 else 2) + ip for i, ip in enumerate(ips)]
+        ips += [struct.pack("<I", 7) + udp4(), b"\2\0"]
     if linktype == 113:  # Linux cooked: 16-byte header, protocol last
         ips = [struct.pack("!HHH8sH", 0, 1, 6, b"\2" * 6 + b"\0\0", 0x86DD if ip[0] >> 4 == 6 else 0x0800) + ip
                for ip in ips] + [struct.pack("!HHH8sH", 0, 1, 6, b"\0" * 8, 0x0806) + b"\0" * 28]
