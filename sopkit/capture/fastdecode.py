@@ -39,7 +39,7 @@ from sopkit.capture.fastscan import Chunk, scan_file
 from sopkit.capture.packet import Frame
 from sopkit.capture.readers import CaptureReader, find_captures, open_capture
 from sopkit.capture.stats import CaptureStats
-from sopkit.errors import CaptureError
+from sopkit.errors import CaptureError, ParameterError
 
 #: columns the kernel fills, in its argument order (ts_ns, tunnel, frame_index come from elsewhere)
 KERNEL_FIELDS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "ip_version", "proto", "tcp_flags", "flags", "sport",
@@ -85,7 +85,7 @@ class BatchStream:
                  end_ns: int | None = None, batch_size: int = 1 << 16, progress: bool = False,
                  verify_checksums: bool = True) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+            raise ParameterError(f"iter_batches: batch_size must be at least 1, not {batch_size}")
         files, self.rejected = find_captures(paths)
         self.readers: list[CaptureReader] = []
         for f in files:
@@ -331,6 +331,9 @@ def iter_batches(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, star
     :func:`~sopkit.capture.decode.iter_packets` yields them. The returned :class:`BatchStream`
     exposes reader statistics (``stats``), decoding counters (``decode_stats``) and how many
     frames took the compiled and the per-packet path.
+
+    Each batch costs a little bookkeeping per open file, so with many files keep ``batch_size``
+    large (the default); batch boundaries never change the packets or their order.
     """
     return BatchStream(paths, start_ns=start_ns, end_ns=end_ns, batch_size=batch_size, progress=progress,
                        verify_checksums=verify_checksums)

@@ -45,6 +45,7 @@ from sopkit.capture.batch import (
 )
 from sopkit.capture.decode import Decoder
 from sopkit.capture.readers import iter_frames
+from sopkit.errors import ParameterError
 
 pytest.importorskip("numba", reason="the vectorized decoder needs numba")
 from sopkit.capture.fastdecode import concatenate, iter_batches  # noqa: E402
@@ -285,7 +286,7 @@ def test_several_files_merge_and_time_window(tmp_path):
 
 def test_bad_batch_size(tmp_path):
     path = write(tmp_path / "one.pcap", pcap_bytes([(T0, eth(udp4()))]))
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ParameterError, match="batch_size"):
         iter_batches(path, batch_size=0)
 
 
