@@ -44,8 +44,8 @@ HB = NSF + 2 * NPF  #: history words
 NCOL = HB + HCAP // 8
 # -- globals G[.] --------------------------------------------------------------------------------
 (G_NCONN, G_TICK, G_NFREE, G_NOUT, G_NHEAP, G_NTEV, G_NLIVE, G_PACKETS, G_BADCK, G_BADIP, G_NOCONN,
- G_TUNOUT, G_REUSE) = range(13)
-NG = 13
+ G_TUNOUT, G_REUSE, G_MAXTS) = range(14)
+NG = 14
 # -- options OPT[.] ------------------------------------------------------------------------------
 OPT_TCP, OPT_UDP, OPT_ICMP, OPT_DNS, OPT_DNS_EXP, OPT_IGNORE, OPT_PARTIAL = range(7)
 # -- output row fields OUT[row, .] -----------------------------------------------------------------
@@ -785,16 +785,17 @@ def advance(st, now, opt):
             closing = (oc or rc) and ((oc and rc) or o_st == RESET or r_st == RESET
                                       or o_st == INACTIVE or r_st == INACTIVE)
             idle = o_st == INACTIVE and r_st == INACTIVE
-            if not closing and not idle:
+            if not closing and not idle and not S[s, XPARKED]:
                 # Neither removal condition can hold before this connection's next packet, so the
                 # 6 s chain would only re-arm: park it and resume it at that packet (process()).
+                # One parked chain per connection (a second chain keeps re-arming as usual).
                 S[s, XPARKED] = 1
                 S[s, XWHEN] = when
                 S[s, XGEN] = gen
                 continue
             # FlowTable compares ``last_ns + LINGER * NS`` as a float (rounded to 256 ns at
             # today's epoch): reproduce that rounding, the sum is always a whole number.
-            if np.int64(np.float64(S[s, LAST]) + 5e9) < when:
+            if (closing or idle) and np.int64(np.float64(S[s, LAST]) + 5e9) < when:
                 if closing:
                     S[s, ACTIVE] = 0
                 remove(st, s)
@@ -881,6 +882,8 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
         ts = ts_ns[i]
         if G[G_NHEAP] and TH[0, 0] <= ts:
             advance(st, ts, opt)
+        if ts > G[G_MAXTS]:
+            G[G_MAXTS] = ts  # the latest time timers have been fired for
         bad = (fl & F_BAD_CHECKSUM) != 0 and not ignore
         if bad and fl & F_BAD_IP_CHECKSUM:
             G[G_BADIP] += 1
@@ -953,9 +956,9 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
                     u = S[s, ULEN + NPF * d]
                     v = pl if pl > 0 else 0
                     S[s, ULEN + NPF * d] = v if u < 0 else u + v
-        if S[s, XPARKED]:  # resume a parked expire chain at its next step after this packet
+        if S[s, XPARKED]:  # resume a parked expire chain at its first step not yet due
             w = S[s, XWHEN]
-            timer_gen(st, w + ((ts - w) // 6_000_000_000 + 1) * 6_000_000_000, 2, s, S[s, XGEN])
+            timer_gen(st, w + ((G[G_MAXTS] - w) // 6_000_000_000 + 1) * 6_000_000_000, 2, s, S[s, XGEN])
             S[s, XPARKED] = 0
         t = tunnel[i]
         if t >= 0:

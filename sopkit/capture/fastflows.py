@@ -105,6 +105,7 @@ class FastFlowTable:
         hcap = 1 << (2 * cap - 1).bit_length()
         G = np.zeros(K.NG, np.int64)
         G[K.G_NFREE] = cap
+        G[K.G_MAXTS] = np.iinfo(np.int64).min
         return K.State(
             S=np.zeros((cap, K.NCOL), np.int64), HT=np.zeros(hcap, np.int64),
             FREE=np.arange(cap - 1, -1, -1, dtype=np.int64), TH=np.zeros((4 * cap, 6), np.int64),

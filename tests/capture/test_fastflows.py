@@ -213,3 +213,13 @@ def test_malformed_batch_is_a_clear_error():
     b.columns["tunnel"][0] = 3
     with pytest.raises(CaptureError, match="tunnel 3"):
         FastFlowTable().add_batch(b)
+
+
+def test_timestamps_going_backwards():
+    """Out-of-order capture times: timers already fired stay fired, as in FlowTable."""
+    pk = session(0, A, B, 40000, 80)[:4]  # established, then idle: its expire chain is parked
+    pk += [udp(20, A, C, 1, 2, 3)]  # fires timers up to t=20
+    pk += [tcp(10, A, B, 40000, 80, TH_ACK | TH_FIN, 1101, 5001)]  # earlier than t=20
+    pk += [tcp(9, B, A, 80, 40000, TH_ACK | TH_FIN, 5001, 1102)]
+    pk += [udp(21 + i * 3, A, C, 1, 2, 3) for i in range(8)]
+    check(pk, sizes=(10**9, 1, 2))
