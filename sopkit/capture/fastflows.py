@@ -173,9 +173,10 @@ class FastFlowTable:
         if len(batch.tunnels) <= int(c["tunnel"].max()):
             raise CaptureError(f"packet batch names tunnel {int(c['tunnel'].max())} but lists "
                                f"{len(batch.tunnels)} tunnels")
-        args = [c[name] for name in _COLS]
-        for k in (1, 2, 3, 4):  # addresses as int64 bit patterns
-            args[k] = np.ascontiguousarray(args[k]).view(np.int64)
+        # contiguous arrays (one compiled specialization); addresses as int64 bit patterns
+        args = [np.ascontiguousarray(c[name]) for name in _COLS]
+        for k in (1, 2, 3, 4):
+            args[k] = args[k].view(np.int64)
         tkeys = self._tunnel_keys(batch)
         i = 0
         while True:
