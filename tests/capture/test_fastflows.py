@@ -152,7 +152,12 @@ def test_generated_capture_file(tmp_path):
             recs.append((T0 + i * 7 * S + j * 1000, bytes(dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6,
                                                                                data=ip))))
     path = write(tmp_path / "gen.pcap", pcap_bytes(recs))
-    check(list(iter_packets([path])), sizes=(10**9, 4))
+    ref = check(list(iter_packets([path])), sizes=(10**9, 4))
+    assert len(ref) == 30
+    # straight from the vectorized decoder's batches
+    from sopkit.capture.fastdecode import iter_batches
+
+    pd.testing.assert_frame_equal(build_flows_fast(iter_batches([path], batch_size=16)), ref)
 
 
 def _conformance_jobs(conformance):
