@@ -70,6 +70,11 @@ def _cli_engine_choice() -> str | None:
     """The fast choice of ``sopkit flows --engine`` when the CLI has that option, else None."""
     help_text = subprocess.run([sys.executable, "-m", "sopkit.cli", "flows", "--help"], capture_output=True,
                                text=True, check=False).stdout
+    return engine_from_help(help_text)
+
+
+def engine_from_help(help_text: str) -> str | None:
+    """From ``sopkit flows --help``: the ``--engine`` choice naming the compiled engine, or None."""
     m = re.search(r"--engine\s+\{([^}]+)\}", help_text)
     if not m:
         return None

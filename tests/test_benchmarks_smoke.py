@@ -205,3 +205,10 @@ def test_table_and_targets_from_results() -> None:
     marginal = capture.marginal_table(results, ["1×", "4×"], {"sopkit": 0.5, "dpkt": None})
     assert "| sopkit" in marginal and "750,000" in marginal and "0.50" in marginal
     assert "100,000" in marginal and "tshark-fields" not in marginal  # failed runs have no slope
+
+
+def test_engine_option_detection() -> None:
+    assert capture.engine_from_help("  --engine {python,fast}  flow engine") == "fast"
+    assert capture.engine_from_help("  --engine {auto,python,numba}") == "numba"
+    assert capture.engine_from_help("  --engine {python,columnar}") == "columnar"
+    assert capture.engine_from_help("  --format {zeek,csv,parquet}") is None
