@@ -19,7 +19,7 @@ from sopkit import __version__
 from sopkit.errors import ParameterError, RunFailed, SopkitError
 
 #: Domain modules that add subcommands; a module missing from an installation is skipped.
-COMMAND_MODULES = ("sopkit.capture.commands", "sopkit.capture.meta_commands")
+COMMAND_MODULES = ("sopkit.capture.commands", "sopkit.capture.meta_commands", "sopkit.logs.commands")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

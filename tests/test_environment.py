@@ -27,8 +27,11 @@ def test_environment_matches_pyproject():
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-e ." in pip_section, "the pip section installs sopkit itself"
+    from_pypi = {_name(d) for d in pip_section if d != "-e ."}  # packages conda-forge lacks
+    assert not conda & from_pypi, f"named twice: {conda & from_pypi}"
     pypi = {CONDA_NAMES.get(_name(d), _name(d)) for d in project["dependencies"]}
-    assert conda == pypi, f"only in pyproject: {pypi - conda}; only in environment.yml: {conda - pypi}"
+    named = conda | from_pypi
+    assert named == pypi, f"only in pyproject: {pypi - named}; only in environment.yml: {named - pypi}"
     assert "conda-forge" in env["channels"]
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert python.replace(" ", "") == "python" + project["requires-python"].replace(" ", "")
