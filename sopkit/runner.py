@@ -185,19 +185,6 @@ def _describe(exc: BaseException) -> str:
     return text
 
 
-def _ipc_kernel_manager() -> type:
-    """A kernel manager that talks to the kernel over Unix sockets, not unencrypted loopback TCP."""
-    from jupyter_client.manager import KernelManager
-    from traitlets import default
-
-    class IPCKernelManager(KernelManager):
-        @default("transport")
-        def _transport_default(self) -> str:
-            return "ipc"
-
-    return IPCKernelManager
-
-
 def _execute(
     notebook: Path, executed: Path, params: dict[str, Any], *, run_id: str, cwd: Path, timeout: float | None,
     progress: bool,
@@ -221,7 +208,6 @@ def _execute(
             progress_bar=progress,
             log_output=False,
             report_mode=False,
-            kernel_manager_class=_ipc_kernel_manager(),
         )
     finally:
         staged.unlink(missing_ok=True)
