@@ -43,22 +43,35 @@ def _cmd_flows(args: argparse.Namespace) -> int:
             ipaddress.ip_network(net, strict=False)
         except ValueError as e:
             raise ParameterError(f"--local-net: {net!r} is not a CIDR network") from e
-    frames = iter_frames(args.captures, start_ns=start, end_ns=end, progress=args.progress)
-    for msg in frames.rejected:
-        print(f"skipped: {msg}", file=sys.stderr)
-    if not frames.readers:
-        raise CaptureError(f"no readable capture among {', '.join(map(str, args.captures))}")
-    dec = Decoder()
-    table = FlowTable(tcp_inactivity=args.tcp_timeout, udp_inactivity=args.udp_timeout,
-                      icmp_inactivity=args.udp_timeout, ignore_checksums=args.ignore_checksums,
-                      local_nets=args.local_net)
+    flow_kw = dict(tcp_inactivity=args.tcp_timeout, udp_inactivity=args.udp_timeout,
+                   icmp_inactivity=args.udp_timeout, ignore_checksums=args.ignore_checksums,
+                   local_nets=args.local_net)
+    if args.engine == "exact":
+        frames = iter_frames(args.captures, start_ns=start, end_ns=end, progress=args.progress)
+        for msg in frames.rejected:
+            print(f"skipped: {msg}", file=sys.stderr)
+        dec = Decoder()
+        table = FlowTable(**flow_kw)
 
-    def packets():
-        for f in frames:
-            yield from dec.decode(f)
+        def packets():
+            for f in frames:
+                yield from dec.decode(f)
 
-    df = build_flows(packets(), table=table)
-    for reason, n in sorted(dec.stats.items()):
+        df = build_flows(packets(), table=table)
+        decode_stats = dec.stats
+    else:
+        from sopkit.capture.fastdecode import iter_batches
+        from sopkit.capture.fastflows import FastFlowTable, build_flows_fast
+
+        stream = iter_batches(args.captures, start_ns=start, end_ns=end, progress=args.progress)
+        for msg in stream.rejected:
+            print(f"skipped: {msg}", file=sys.stderr)
+        if not stream.readers:
+            raise CaptureError(f"no readable capture among {', '.join(map(str, args.captures))}")
+        table = FastFlowTable(**flow_kw)
+        df = build_flows_fast(stream, table=table)
+        decode_stats = stream.decode_stats
+    for reason, n in sorted(decode_stats.items()):
         print(f"decoder: {n} {reason}", file=sys.stderr)
     for reason, n in table.stats.items():
         if n and reason != "packets":
@@ -100,4 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--start", help="keep packets at or after this time (epoch s or ISO-8601)")
     p.add_argument("--end", help="keep packets before this time (epoch s or ISO-8601)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--engine", choices=("fast", "exact"), default="fast",
+                   help="fast: compiled decoder and flow engine (default); exact: the per-packet reference "
+                        "path (same output, slower)")
     p.set_defaults(func=_cmd_flows)

@@ -19,7 +19,7 @@ import heapq
 import ipaddress
 import socket
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -27,6 +27,7 @@ import pandas as pd
 from sopkit.capture import conn as C
 from sopkit.capture.community_id import community_id
 from sopkit.capture.packet import Packet
+from sopkit.errors import CaptureError
 
 #: Ports Zeek's default analyzers register (its ``likely_server_ports``): a connection seen first
 #: from such a port without a SYN is flipped so the server is the responder.
@@ -392,12 +393,15 @@ def build_flows(packets: Iterable[Packet], *, tcp_inactivity: float = 300.0, udp
     return rows_to_frame(rows)
 
 
-def flows_from_captures(paths: Sequence[str] | str, *, decoder_stats: dict | None = None,
+def flows_from_captures(paths: Sequence[str] | str, *, engine: str = "fast", decoder_stats: dict | None = None,
                         **kw: Any) -> pd.DataFrame:
-    """Read capture files with the decoder and build their flow table (see :func:`build_flows`).
+    """Read capture files and build their flow table (see :func:`build_flows`).
 
-    Keyword arguments not understood by :func:`build_flows` go to ``iter_packets``; pass
-    ``decoder_stats={}`` to receive the decoder's skip counts when it offers them.
+    ``engine="fast"`` (the default) uses the compiled decoder and flow engine
+    (:mod:`sopkit.capture.fastdecode`, :mod:`sopkit.capture.fastflows`), ``"exact"`` the per-packet
+    reference path; both give the same table. Keyword arguments not understood by
+    :func:`build_flows` go to the reader (``start_ns``, ``end_ns``); pass ``decoder_stats={}`` to
+    receive the decoder's skip counts.
     """
     from sopkit.capture import decode
 
@@ -406,14 +410,22 @@ def flows_from_captures(paths: Sequence[str] | str, *, decoder_stats: dict | Non
     flow_kw = {k: kw.pop(k) for k in list(kw) if k in names}
     if isinstance(paths, str):
         paths = [paths]
-    packets = decode.iter_packets(list(paths), **kw)
-    df = build_flows(_passthrough(packets, decoder_stats), **flow_kw)
+    if engine == "fast":
+        from sopkit.capture.fastdecode import iter_batches
+        from sopkit.capture.fastflows import build_flows_fast
+
+        stream = iter_batches(list(paths), **kw)
+        if not stream.readers:
+            why = "; ".join(stream.rejected) or "nothing given"
+            raise CaptureError(f"no readable capture among {', '.join(map(str, paths))}: {why}")
+        df = build_flows_fast(stream, **flow_kw)
+        if decoder_stats is not None:
+            decoder_stats.update(stream.decode_stats)
+        return df
+    if engine != "exact":
+        raise ValueError(f"engine must be 'fast' or 'exact', not {engine!r}")
+    dec = decode.Decoder()
+    df = build_flows(decode.iter_packets(list(paths), decoder=dec, **kw), **flow_kw)
+    if decoder_stats is not None:
+        decoder_stats.update(dec.stats)
     return df
-
-
-def _passthrough(packets: Iterator[Packet], stats: dict | None) -> Iterator[Packet]:
-    yield from packets
-    if stats is not None:
-        got = getattr(packets, "stats", None)
-        if isinstance(got, dict):
-            stats.update(got)

@@ -77,3 +77,24 @@ def test_time_window_and_errors(tmp_path):
     args = _parser().parse_args(["flows", str(cap), "--format", "parquet"])
     with pytest.raises(ParameterError, match="parquet"):
         args.func(args)
+
+
+def test_engines_agree_and_library_entry_point(tmp_path):
+    from sopkit.capture.flows import flows_from_captures
+
+    cap = _pcap(tmp_path / "a.pcap")
+    outputs = {}
+    for engine in ("fast", "exact"):
+        out = tmp_path / f"{engine}.parquet"
+        args = _parser().parse_args(["flows", str(cap), "--engine", engine, "--format", "parquet", "-o", str(out)])
+        assert args.func(args) == 0
+        outputs[engine] = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(outputs["fast"], outputs["exact"])
+    stats: dict = {}
+    lib = flows_from_captures(str(cap), engine="exact", decoder_stats=stats)
+    pd.testing.assert_frame_equal(lib, flows_from_captures(str(cap)))
+    assert lib["history"].tolist() == ["ShDfF"]
+    with pytest.raises(CaptureError, match="no readable capture"):
+        flows_from_captures(str(tmp_path / "absent.pcap"))
+    with pytest.raises(ValueError, match="engine must be"):
+        flows_from_captures(str(cap), engine="turbo")
