@@ -80,6 +80,10 @@ def test_tables_match_the_separate_builders(capture):
     assert len(tt.flows) == 4 and set(tt.flows["proto"]) == {"tcp", "udp", "icmp"}
     assert tt.dns["query"].tolist() == ["example.org"] and tt.dns["rtt"].notna().all()
     assert tt.http["username"].tolist() == ["bob"] and bool(tt.http["password_present"].iloc[0])
+    exact = analyze_captures([capture], engine="exact")
+    for name in ("flows", "dns", "http", "tls", "icmp", "cleartext"):
+        pd.testing.assert_frame_equal(getattr(tt, name), getattr(exact, name))
+    assert tt.stats["flow_skipped"] == exact.stats["flow_skipped"]
 
 
 def test_cleartext_logins_never_keep_the_password(capture):
