@@ -1,7 +1,8 @@
 """Large outbound transfers (possible exfiltration), from the flow table.
 
-Method: per internal host, the payload bytes it sent to external hosts (``orig_bytes`` of the
-connections it opened, plus ``resp_bytes`` of connections external hosts opened to it). A host
+Method: per internal host, the payload bytes it sent to external hosts on connections it opened
+(``orig_bytes``): an upload. What a server sends back on connections the internet opened to it (a web
+site serving pages) is its job, not exfiltration, so it is not counted. A host
 is reported when it sent at least ``exfil_min_bytes`` and, with ``history`` (past daily totals
 per host: columns ``host`` and ``bytes_out``), more than its own mean + ``exfil_robust_z``
 standard deviations (the deviation floored at a quarter of the mean); without history, a robust
@@ -23,14 +24,10 @@ MAD_FLOOR = 1_000_000
 
 
 def outbound(flows: pd.DataFrame, nets: list[str]) -> pd.DataFrame:
-    """Rows (host, peer, bytes, flow) of bytes internal hosts sent to external ones."""
-    lo, lr = local_mask(flows["id.orig_h"], nets), local_mask(flows["id.resp_h"], nets)
-    eo, er = external_mask(flows["id.orig_h"], nets), external_mask(flows["id.resp_h"], nets)
-    a = flows[lo & er].assign(host=lambda d: d["id.orig_h"], peer=lambda d: d["id.resp_h"],
-                               sent=lambda d: d["orig_bytes"].fillna(0).astype("int64"))
-    b = flows[eo & lr].assign(host=lambda d: d["id.resp_h"], peer=lambda d: d["id.orig_h"],
-                               sent=lambda d: d["resp_bytes"].fillna(0).astype("int64"))
-    return pd.concat([a, b], ignore_index=True)
+    """Rows (host, peer, bytes, flow) of bytes internal hosts uploaded on connections they opened outward."""
+    lo, er = local_mask(flows["id.orig_h"], nets), external_mask(flows["id.resp_h"], nets)
+    return flows[lo & er].assign(host=lambda d: d["id.orig_h"], peer=lambda d: d["id.resp_h"],
+                                 sent=lambda d: d["orig_bytes"].fillna(0).astype("int64")).reset_index(drop=True)
 
 
 def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame | None = None) -> list[Finding]:
