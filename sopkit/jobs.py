@@ -17,6 +17,7 @@ from sopkit.errors import RunFailed, SopkitError
 REPO_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DEMO_SEED = 7
 DEMO_DATE = dt.date(2026, 11, 24)  #: the generator's default day
+DEMO_LOCAL_NETS = ("10.20.0.0/16",)  #: the demo office's network (see sopkit.demo.network)
 
 
 def notebooks_dir() -> Path:
@@ -55,7 +56,7 @@ def run_demo(*, outputs: Path = Path("outputs"), seed: int = DEMO_SEED, scale: f
     outputs = Path(outputs)
     inputs: dict = demo_inputs(outputs / "demo-data" / f"demo-seed{seed}-x{scale:g}", seed=seed, scale=scale)
     day = DEMO_DATE.strftime("%d-%m-%Y")
-    inputs.update(period_start=f"{day} 00:00", period_end=f"{day} 24:00")
+    inputs.update(period_start=f"{day} 00:00", period_end=f"{day} 24:00", local_nets=list(DEMO_LOCAL_NETS))
     reports: list[Path] = []
     failures: list[str] = []
     for notebook in sorted(notebooks_dir().glob("*.ipynb")):

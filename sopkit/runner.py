@@ -197,6 +197,8 @@ def _execute(
     nb.metadata["sopkit"].update({"run_id": run_id, "version": __version__})
     staged = cwd / f".{notebook.stem}.source.ipynb"
     nbformat.write(nb, str(staged))
+    saved = {k: os.environ.get(k) for k in ("SOPKIT_RUN_ID", "SOPKIT_RUN_DIR")}
+    os.environ.update(SOPKIT_RUN_ID=run_id, SOPKIT_RUN_DIR=str(cwd))  # the kernel inherits them
     try:
         papermill.execute_notebook(
             str(staged),
@@ -211,3 +213,17 @@ def _execute(
         )
     finally:
         staged.unlink(missing_ok=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def current_run() -> tuple[str, Path | None]:
+    """Inside a notebook run by :func:`run_notebook`: ``(run id, run folder)``; outside: ``("interactive", None)``.
+
+    Notebooks use it to label what they record (history) without being told.
+    """
+    run_dir = os.environ.get("SOPKIT_RUN_DIR")
+    return os.environ.get("SOPKIT_RUN_ID", "interactive"), Path(run_dir) if run_dir else None

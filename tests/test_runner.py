@@ -15,7 +15,8 @@ PARAMS = 'name = "world"  # who to greet\nrepeat = 2\ndata = ""  # input: a data
 
 def test_successful_run_folder(tmp_path):
     nb = make_notebook(tmp_path / "hello.ipynb", PARAMS,
-                       "import pandas as pd\npd.DataFrame({'greeting': [f'hello {name}'] * repeat})")
+                       "import pandas as pd\npd.DataFrame({'greeting': [f'hello {name}'] * repeat})",
+                       "from sopkit.runner import current_run\nprint('run:', *current_run())")
     data = tmp_path / "data.txt"
     data.write_text("abc")
     result = run_notebook(nb, {"name": "Jayapura", "data": str(data)}, outputs=tmp_path / "out")
@@ -30,6 +31,7 @@ def test_successful_run_folder(tmp_path):
     assert len(record["parameters_sha256"]) == 64
     assert yaml.safe_load((run_dir / "parameters.yaml").read_text()) == {"name": "Jayapura", "data": str(data)}
     assert "hello Jayapura" in (run_dir / "hello.html").read_text()
+    assert f"run: {run_dir.name} {run_dir}.incomplete" in (run_dir / "hello.html").read_text()
 
 
 def test_failing_cell_keeps_partial_notebook(tmp_path):
