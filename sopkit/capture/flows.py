@@ -14,7 +14,6 @@ there; only the output DataFrame uses pandas.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import ipaddress
 import socket
@@ -26,6 +25,7 @@ import pandas as pd
 
 from sopkit.capture import conn as C
 from sopkit.capture.community_id import community_id
+from sopkit.capture.flowuid import flow_uid
 from sopkit.capture.packet import Packet
 from sopkit.errors import CaptureError
 
@@ -66,15 +66,6 @@ _INT_COLS = ["orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "orig_ip_b
 
 def _addr(b: bytes) -> str:
     return socket.inet_ntop(socket.AF_INET if len(b) == 4 else socket.AF_INET6, b)
-
-
-def _b62(n: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    out = []
-    while n:
-        n, r = divmod(n, 62)
-        out.append(digits[r])
-    return "".join(reversed(out)) or "0"
 
 
 class FlowTable:
@@ -254,8 +245,7 @@ class FlowTable:
         name = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}.get(proto, "unknown_transport")
         c = C.Conn(key, name, proto, p.src, sport, p.dst, dport, p.ts_ns)
         self.n_conns += 1
-        h = hashlib.blake2b(f"{self.seed}|{self.n_conns}|{p.ts_ns}|{key}".encode(), digest_size=12)
-        c.uid = "C" + _b62(int.from_bytes(h.digest(), "big"))
+        c.uid = flow_uid(self.seed, self.n_conns, p.ts_ns, proto, key[1], key[2])
         c.vlan, c.inner_vlan = p.vlan, p.inner_vlan
         flip = False
         if proto == 6:
@@ -288,8 +278,7 @@ class FlowTable:
             return outer.uid
         uid = self.tunnel_uids.get(key)
         if uid is None:
-            h = hashlib.blake2b(f"{self.seed}|tunnel|{key}".encode(), digest_size=12)
-            uid = self.tunnel_uids[key] = "C" + _b62(int.from_bytes(h.digest(), "big"))
+            uid = self.tunnel_uids[key] = flow_uid(self.seed, 0, 0, key[0], key[1], key[2])
         return uid
 
     # -- output ------------------------------------------------------------------------------
