@@ -161,8 +161,13 @@ def multiply_pcap(src: str | os.PathLike, dst: str | os.PathLike, copies: int, *
     ts = layout.offsets - _HEADER
     step = capture_span_seconds(layout) + gap_seconds
     dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.tmp")
+    import tempfile
+
     from tqdm import tqdm
+
+    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    os.close(fd)
+    tmp = Path(name)
 
     try:
         with open(tmp, "wb") as out:

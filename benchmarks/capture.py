@@ -38,8 +38,8 @@ sys.path.insert(0, str(HERE))
 
 import _util  # noqa: E402
 
-ALL_PEERS = ("sopkit", "sopkit-fast", "dpkt", "tshark-fields", "tshark-conv", "nfstream")
-SOPKIT_PEERS = ("sopkit", "sopkit-fast")
+ALL_PEERS = ("sopkit", "sopkit-fast", "sopkit-exact", "dpkt", "tshark-fields", "tshark-conv", "nfstream")
+SOPKIT_PEERS = ("sopkit", "sopkit-fast", "sopkit-exact")
 TARGET_PPS = 500_000
 TARGET_RATIO = 12.0
 TARGET_RSS_GROWTH = 1.3
@@ -66,24 +66,35 @@ class Peer:
         return [a.replace("{capture}", str(capture)).replace("{output}", str(output)) for a in self.command]
 
 
-def _cli_engine_choice() -> str | None:
-    """The fast choice of ``sopkit flows --engine`` when the CLI has that option, else None."""
+_SLOW_ENGINE = re.compile(r"exact|python|slow|reference|packet")
+
+
+def _cli_engines() -> tuple[str | None, str | None]:
+    """(fast, per-packet) choices of ``sopkit flows --engine``; (None, None) without that option."""
     help_text = subprocess.run([sys.executable, "-m", "sopkit.cli", "flows", "--help"], capture_output=True,
                                text=True, check=False).stdout
-    return engine_from_help(help_text)
+    return engine_from_help(help_text), slow_engine_from_help(help_text)
+
+
+def _engine_choices(help_text: str) -> list[str]:
+    m = re.search(r"--engine\s+\{([^}]+)\}", help_text)
+    return [c.strip() for c in m.group(1).split(",")] if m else []
 
 
 def engine_from_help(help_text: str) -> str | None:
     """From ``sopkit flows --help``: the ``--engine`` choice naming the compiled engine, or None."""
-    m = re.search(r"--engine\s+\{([^}]+)\}", help_text)
-    if not m:
-        return None
-    choices = [c.strip() for c in m.group(1).split(",")]
-    fast = [c for c in choices if re.search(r"fast|numba|compiled|vector", c)]
+    choices = _engine_choices(help_text)
+    fast = [c for c in choices if re.search(r"fast|numba|compiled|vector|columnar", c)]
     if fast:
         return fast[0]
-    others = [c for c in choices if c not in ("python", "slow", "auto")]
+    others = [c for c in choices if not _SLOW_ENGINE.search(c) and c != "auto"]
     return others[0] if others else None
+
+
+def slow_engine_from_help(help_text: str) -> str | None:
+    """From ``sopkit flows --help``: the ``--engine`` choice naming the per-packet path, or None."""
+    slow = [c for c in _engine_choices(help_text) if _SLOW_ENGINE.search(c)]
+    return slow[0] if slow else None
 
 
 def find_peers(wanted: list[str]) -> list[Peer]:
@@ -95,8 +106,17 @@ def find_peers(wanted: list[str]) -> list[Peer]:
         if name == "sopkit":
             peers.append(Peer(name, "sopkit flows --format parquet (default engine)",
                               [py, "-m", "sopkit.cli", "flows", "{capture}", "--format", "parquet", "-o", "{output}"]))
+        elif name == "sopkit-exact":
+            engine = _cli_engines()[1]
+            if engine:
+                peers.append(Peer(name, f"sopkit flows --engine {engine} --format parquet (per-packet path)",
+                                  [py, "-m", "sopkit.cli", "flows", "{capture}", "--engine", engine, "--format",
+                                   "parquet", "-o", "{output}"]))
+            else:
+                peers.append(Peer(name, "per-packet engine", skipped="sopkit flows has no --engine option "
+                                  "(its default is then the per-packet path, measured as `sopkit`)"))
         elif name == "sopkit-fast":
-            engine = _cli_engine_choice()
+            engine = _cli_engines()[0]
             if engine:
                 peers.append(Peer(name, f"sopkit flows --engine {engine} --format parquet",
                                   [py, "-m", "sopkit.cli", "flows", "{capture}", "--engine", engine, "--format",
@@ -313,9 +333,15 @@ def main(argv: list[str] | None = None) -> int:
     if HERE.parent in (workdir, *workdir.parents):
         raise SystemExit(f"capture.py: --workdir {workdir} is inside the repository; choose a folder outside it")
     workdir.mkdir(parents=True, exist_ok=True)
-    outdir = workdir / "out"
-    outdir.mkdir(exist_ok=True)
+    outdir = Path(tempfile.mkdtemp(prefix="run-", dir=workdir))  # per run: concurrent runs do not collide
+    try:
+        return _run(args, sizes, peers, workdir, outdir)
+    finally:
+        shutil.rmtree(outdir, ignore_errors=True)
 
+
+def _run(args: argparse.Namespace, sizes: list[int], peers: list[Peer], workdir: Path, outdir: Path) -> int:
+    """The benchmark proper; ``outdir`` holds this run's warm-up capture and peer outputs."""
     base = _demo_capture(workdir, args.scale, args.seed)
     base_bytes = base.stat().st_size
     inputs = {f"{n}×": build_input(base, n, workdir) for n in sizes}
@@ -332,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     runnable = [peer for peer in peers if peer.command]
     from tqdm import tqdm
 
-    tiny = _util.head_pcap(base, workdir / "warmup.pcap", WARMUP_RECORDS)
+    tiny = _util.head_pcap(base, outdir / "warmup.pcap", WARMUP_RECORDS)
     startup = {}
     for peer in tqdm(runnable, desc="warm-up", unit="peer", file=sys.stderr):
         m = _util.run_measured(peer.argv(tiny, outdir / f"{peer.name}-warmup.parquet"),
@@ -372,7 +398,6 @@ def main(argv: list[str] | None = None) -> int:
     print("- zeek: not measured — no Zeek package in Debian 12 or on PyPI, the only registries reachable here")
     print("\nWarm-up: every peer ran once on the warm-up capture before timing (fills numba's on-disk "
           "cache for the compiled engine).")
-    shutil.rmtree(outdir, ignore_errors=True)
     return 1 if any(r.error for r in results) else 0
 
 

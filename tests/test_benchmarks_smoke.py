@@ -212,3 +212,7 @@ def test_engine_option_detection() -> None:
     assert capture.engine_from_help("  --engine {auto,python,numba}") == "numba"
     assert capture.engine_from_help("  --engine {python,columnar}") == "columnar"
     assert capture.engine_from_help("  --format {zeek,csv,parquet}") is None
+    assert capture.engine_from_help("  [--engine {fast,exact}]") == "fast"
+    assert capture.slow_engine_from_help("  [--engine {fast,exact}]") == "exact"
+    assert capture.slow_engine_from_help("  --engine {python,numba}") == "python"
+    assert capture.slow_engine_from_help("  --format {zeek,csv,parquet}") is None
