@@ -31,3 +31,16 @@ def test_runs_with_defaults(path, demo_outputs, tmp_path):
     result = run_notebook(path, {}, outputs=tmp_path / "out")
     assert result.record["status"] == "success"
     assert result.html is not None and result.html.stat().st_size > 10_000
+
+
+PARAMETER_FILES = sorted((Path(__file__).resolve().parent.parent / "parameters").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", [p for p in PARAMETER_FILES if (p.parent.parent / "notebooks" / f"{p.stem}.ipynb").exists()],
+                         ids=lambda p: p.stem)
+def test_shipped_parameter_files_validate(path):
+    from sopkit.params import load_parameters_file, notebook_parameters, validate
+
+    specs = notebook_parameters(path.parent.parent / "notebooks" / f"{path.stem}.ipynb")
+    params = validate(specs, load_parameters_file(path), source=str(path), base_dir=path.parent.parent)
+    assert set(params) <= set(specs) and params
