@@ -78,7 +78,7 @@ class Finding:
 def _utc(value: Any) -> dt.datetime:
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
+    return ts.floor("us").to_pydatetime()  # datetime holds microseconds; flooring keeps first <= last
 
 
 def finding_id(detector: str, entities: Mapping[str, Iterable[Any]], first_seen: dt.datetime) -> str:
