@@ -17,7 +17,8 @@ connection needs is one row of ``S`` because each array a compiled function rece
 atomic reference-count updates per call; the hot functions take ``S`` and little else.
 
 Why our own code: see :mod:`sopkit.capture.conn`; numba is used because the per-packet logic is
-branchy scalar code that numpy cannot vectorize.
+branchy scalar code that numpy cannot vectorize.  The entry points (:func:`process`, :func:`finish`,
+:func:`ht_rebuild`) release the GIL, so decoding the next batch in another thread runs meanwhile.
 """
 
 from __future__ import annotations
@@ -644,7 +645,7 @@ def ht_delete(S, HT, s):
     HT[i] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ht_rebuild(S, HT):
     """Re-insert every live slot into an empty table ``HT`` (after growing)."""
     HT[:] = 0
@@ -857,7 +858,7 @@ def new_conn(st, h, kp, ahi, alo, ap, bhi, blo, bp, proto, ver, shi, slo, sp, dh
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tcp_flags, flags, sport,
             dport, window, ip_len, payload_len, captured_len, seq, ack, vlan, inner_vlan, tunnel, tkeys,
             opt, tab):
@@ -980,7 +981,7 @@ def process(st, i0, ts_ns, src_hi, src_lo, dst_hi, dst_lo, ip_version, proto, tc
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def finish(st):
     """End of input: remove every live connection (FlowTable.finish)."""
     S = st.S

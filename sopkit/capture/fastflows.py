@@ -18,9 +18,11 @@ disk by ``cache=True`` afterwards).
 from __future__ import annotations
 
 import ipaddress
+import queue
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ from sopkit.capture.flowuid import flow_uid
 from sopkit.errors import CaptureError
 
 NS = 1_000_000_000
+T = TypeVar("T")
 _COLS = ("ts_ns", "src_hi", "src_lo", "dst_hi", "dst_lo", "ip_version", "proto", "tcp_flags", "flags",
          "sport", "dport", "window", "ip_len", "payload_len", "captured_len", "seq", "ack", "vlan",
          "inner_vlan", "tunnel")
@@ -255,15 +258,61 @@ class FastFlowTable:
         return [tuple(None if v is pd.NA else v for v in row) for row in df.itertuples(index=False)]
 
 
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the consumer.
+
+    Why: decoding the next batch (numba kernels holding the GIL, numpy) overlaps with the flow
+    kernel on the current one (``nogil``), using the second core.  An exception raised by
+    ``items`` is re-raised here; leaving the loop early stops the thread after its current item.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put((end, exc))
+
+    thread = threading.Thread(target=work, name="sopkit-batches", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if item is end:
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 300.0,
                      udp_inactivity: float = 60.0, icmp_inactivity: float = 60.0,
                      local_nets: Sequence[str] | None = None, progress: bool = False,
                      ignore_checksums: bool = False, report_gaps_for_partial: bool = False,
-                     table: FastFlowTable | None = None) -> pd.DataFrame:
+                     table: FastFlowTable | None = None, threads: bool = True) -> pd.DataFrame:
     """The flows DataFrame of :func:`sopkit.capture.flows.build_flows`, from packet batches.
 
     Same keywords, columns, dtypes, values and row order (sorted by ``ts_ns`` then ``uid``) as
     ``build_flows`` on the same packets; pass ``table`` to inspect its ``stats`` afterwards.
+    With ``threads`` (the default) the batches are produced (decoded) in a background thread
+    while the flow kernel, which releases the GIL, runs on the previous ones.
     """
     ft = table or FastFlowTable(tcp_inactivity=tcp_inactivity, udp_inactivity=udp_inactivity,
                                 icmp_inactivity=icmp_inactivity, ignore_checksums=ignore_checksums,
@@ -273,7 +322,7 @@ def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 
         from tqdm import tqdm
 
         bar = tqdm(unit="pkt", file=sys.stderr)
-    for batch in batches:
+    for batch in prefetch(batches) if threads else batches:
         ft.add_batch(batch)
         if bar is not None:
             bar.update(len(batch))

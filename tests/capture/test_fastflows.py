@@ -228,3 +228,44 @@ def test_timestamps_going_backwards():
     pk += [tcp(9, B, A, 80, 40000, TH_ACK | TH_FIN, 5001, 1102)]
     pk += [udp(21 + i * 3, A, C, 1, 2, 3) for i in range(8)]
     check(pk, sizes=(10**9, 1, 2))
+
+
+def test_prefetch_keeps_order_reraises_and_stops_early():
+    import threading
+
+    from sopkit.capture.fastflows import prefetch
+
+    assert list(prefetch(iter(range(1000)), depth=2)) == list(range(1000))
+
+    def failing():
+        yield 1
+        raise ValueError("bad block in x.pcap")
+
+    got = []
+    with pytest.raises(ValueError, match="x.pcap"):
+        for v in prefetch(failing()):
+            got.append(v)
+    assert got == [1]
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    before = threading.active_count()
+    it = prefetch(endless(), depth=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()  # the consumer leaves early: the producer thread ends
+    assert threading.active_count() == before and len(produced) <= 5 + 2 + 2
+
+
+def test_threads_on_and_off_give_the_same_frame():
+    pk = []
+    for i in range(40):
+        pk += session(i * 0.5, A, B, 40000 + i, 80)
+    got = [build_flows_fast(batches(pk, 13), threads=t) for t in (True, False)]
+    pd.testing.assert_frame_equal(got[0], got[1])
+    pd.testing.assert_frame_equal(got[0], build_flows(pk))
