@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,13 +51,15 @@ def _pairs_table(pairs: dict[int, int]) -> np.ndarray:
 
 
 def community_ids(proto: np.ndarray, ver: np.ndarray, shi: np.ndarray, slo: np.ndarray, sport: np.ndarray,
-                  dhi: np.ndarray, dlo: np.ndarray, dport: np.ndarray, seed: int = 0) -> np.ndarray:
+                  dhi: np.ndarray, dlo: np.ndarray, dport: np.ndarray, seed: int = 0,
+                  digest_rows: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """:func:`community_id` of many flows at once, as an ``(n, 30)`` uint8 array of ASCII text.
 
     Addresses are given as 64-bit halves (``hi``, ``lo`` bit patterns, IPv4 in the low 32 bits of
     ``lo``) with ``ver`` 4 or 6 per row.  Ordering, ICMP port equivalents and byte layout are
-    vectorized, the base64 is one call over all digests; SHA-1 stays one :mod:`hashlib` call per
-    row (the spec hashes each flow's bytes; no vectorized SHA-1 is at hand).
+    vectorized, the base64 is one call over all digests.  SHA-1 is one :mod:`hashlib` call per
+    row, or ``digest_rows`` (an ``(m, width)`` uint8 array → its ``(m, 20)`` digests) when given:
+    the compiled engine passes :func:`sopkit.capture.fastsha1.sha1_rows`.
     """
     n = len(proto)
     proto = np.asarray(proto, np.int64)
@@ -97,6 +100,9 @@ def community_ids(proto: np.ndarray, ver: np.ndarray, shi: np.ndarray, slo: np.n
             buf[:, 2 + 2 * alen] = proto[rows]
             if with_ports:
                 buf[:, 4 + 2 * alen:] = ports[rows].view(np.uint8).reshape(-1, 4)
+            if digest_rows is not None:
+                digests[rows, :20] = digest_rows(buf)
+                continue
             mv = memoryview(buf.tobytes())
             got = b"".join([sha1(mv[i:i + width]).digest() for i in range(0, len(mv), width)])
             digests[rows, :20] = np.frombuffer(got, np.uint8).reshape(-1, 20)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from sopkit.capture import flows as F
 from sopkit.capture.batch import FIELDS, PacketBatch, split_address
+from sopkit.capture.community_id import community_ids
 from sopkit.capture.fastrows import rows_frame
 from sopkit.capture.flowuid import flow_uid
 from sopkit.errors import CaptureError
@@ -65,8 +66,10 @@ class FastFlowTable:
                  local_nets: Sequence[str] | None = None, report_gaps_for_partial: bool = False,
                  dns_session_timeout: float = 10.0, uid_seed: int = 0, capacity: int = 1024) -> None:
         from sopkit.capture import fastconn as K
+        from sopkit.capture.fastsha1 import sha1_rows
 
         self.K = K
+        self._sha1 = sha1_rows
         dns = float(dns_session_timeout)
         self.opt = np.array([int(float(tcp_inactivity) * NS), int(float(udp_inactivity) * NS),
                              int(float(icmp_inactivity) * NS), int(dns * NS), int((dns - 1.0) * NS),
@@ -86,7 +89,7 @@ class FastFlowTable:
         self.local_nets = [ipaddress.ip_network(n, strict=False) for n in (local_nets or [])]
         self.tunnels: dict[tuple, tuple[int, str]] = {}  # canonical tunnel key -> (gid, uid)
         self.parents: dict[int, list[str]] = {}  # ordinal -> tunnel parent uids (live connections)
-        self._chunks: list[tuple[np.ndarray, dict, dict]] = []
+        self._chunks: list[tuple[np.ndarray, dict, dict, np.ndarray]] = []
         self.st = self._alloc(max(int(capacity), 16))
 
     # -- state arrays --------------------------------------------------------------------------
@@ -234,7 +237,10 @@ class FastFlowTable:
         for r in np.flatnonzero(out[:, K.R_HLEN] > K.HCAP).tolist():
             o, n = int(out[r, K.R_ORD]), int(out[r, K.R_HLEN])
             long_h[r] = st.HOVF.pop(o)[:n].tobytes().decode("ascii")
-        self._chunks.append((out, extra, long_h))
+        # Community ids now, with the GIL released in SHA-1, while the next block is decoded
+        cid = community_ids(*(out[:, i] for i in (K.R_PROTO, K.R_VER, K.R_OHI, K.R_OLO, K.R_OP, K.R_RHI,
+                                                 K.R_RLO, K.R_RP)), digest_rows=self._sha1)
+        self._chunks.append((out, extra, long_h, cid))
 
     def pop_frame(self) -> pd.DataFrame:
         """The connections removed since the last call as the flows DataFrame (like
@@ -242,6 +248,7 @@ class FastFlowTable:
         K = self.K
         chunks, self._chunks = self._chunks, []
         out = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros((0, K.NRF), np.int64)
+        cid = np.concatenate([c[3] for c in chunks]) if chunks else np.zeros((0, 30), np.uint8)
         parents: dict[int, str] = {}
         hist: dict[int, str] = {}
         base = 0
@@ -249,7 +256,7 @@ class FastFlowTable:
             parents.update((base + r, v) for r, v in c[1].items())
             hist.update((base + r, v) for r, v in c[2].items())
             base += len(c[0])
-        return rows_frame(K, out, hist, parents, self.seed, self.local_nets)
+        return rows_frame(K, out, hist, parents, self.seed, self.local_nets, cid)
 
     def pop_rows(self) -> list[tuple]:
         """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for

@@ -181,10 +181,27 @@ def _iat(n: np.ndarray, total: np.ndarray, qhi: np.ndarray, qlo: np.ndarray) -> 
     return m_out, s_out
 
 
+def _order(start: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """Row order by ``start``, then ``(w1, w2)`` (the uid): a stable sort of ``start`` (mostly
+    sorted already), then the few runs of equal start times sorted by uid."""
+    order = np.argsort(start, kind="stable")
+    s = start[order]
+    tie = np.zeros(len(s), bool)
+    eq = s[1:] == s[:-1]
+    tie[1:] |= eq
+    tie[:-1] |= eq
+    pos = np.flatnonzero(tie)
+    if len(pos):
+        sub = order[pos]  # runs of equal start stay in place: sort them by (start, w1, w2)
+        order[pos] = sub[np.lexsort((w2[sub], w1[sub], start[sub]))]
+    return order
+
+
 def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict[int, str], seed: int,
-               local_nets: list) -> pd.DataFrame:
+               local_nets: list, cid: np.ndarray | None = None) -> pd.DataFrame:
     """The flows DataFrame of the output rows ``out`` (layout ``K.R_*``), with the spilled
-    histories and tunnel parents of some rows (keyed by row index) and the table's uid seed."""
+    histories and tunnel parents of some rows (keyed by row index) and the table's uid seed;
+    ``cid``: the rows' :func:`community_ids` when already computed."""
     n = len(out)
     if not n:
         return F.rows_to_frame([])  # pandas infers object columns for an empty table
@@ -196,7 +213,7 @@ def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict
     b = [np.where(swap, c[o], c[r]) for o, r in (("ohi", "rhi"), ("olo", "rlo"), ("op", "rp"))]
     w1, w2 = flow_uid_words(seed, c["ord"], c["start"], c["proto"], c["ver"], *a, *b)
     # rows_to_frame's order: by ts_ns, then uid (fixed-width base 62 in ASCII order: numeric order)
-    order = np.lexsort((w2, w1, c["start"]))
+    order = _order(c["start"], w1, w2)
     out = out[order]
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
@@ -209,7 +226,10 @@ def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict
     orig_h, resp_h = _addresses(c["ohi"], c["olo"], c["ver"]), _addresses(c["rhi"], c["rlo"], c["ver"])
     local_o = _local(c["ohi"], c["olo"], c["ver"], local_nets) if local_nets else None
     local_r = _local(c["rhi"], c["rlo"], c["ver"], local_nets) if local_nets else None
-    cid = community_ids(proto, c["ver"], c["ohi"], c["olo"], c["op"], c["rhi"], c["rlo"], c["rp"])
+    if cid is None:
+        cid = community_ids(proto, c["ver"], c["ohi"], c["olo"], c["op"], c["rhi"], c["rlo"], c["rp"])
+    else:
+        cid = cid[order]
     dur = c["last"] - c["start"]
     no_dur = dur <= 0
     tp = [None] * n

@@ -61,3 +61,14 @@ def test_local_networks_like_ipaddress():
     got = _local(*_halves(addrs), nets).tolist()
     assert got == [any(ipaddress.ip_address(a) in n for n in nets) for a in addrs]
     assert 0 < sum(got) < len(got)
+
+
+def test_row_order_equals_a_full_lexsort():
+    from sopkit.capture.fastrows import _order
+
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 2, 5, 1000, 20000):
+        start = rng.integers(0, max(n // 3, 1), n) * 7 + 10**18  # many equal start times
+        w1 = rng.integers(0, 5, n).astype(np.uint64)
+        w2 = rng.integers(0, 2**40, n).astype(np.uint64)
+        assert _order(start, w1, w2).tolist() == np.lexsort((w2, w1, start)).tolist()
