@@ -27,18 +27,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sopkit.errors import LogFormatError
-from sopkit.logs.schema import LogResult, conform
+from sopkit.errors import LogFormatError, ParameterError
+from sopkit.logs.schema import EVENT_DTYPES, LogResult, conform
 from sopkit.logs.source import (
     CHUNK_LINES,
     Chunk,
     ReadReport,
     civil_ns,
+    clean_block,
     extract,
     frame_from_tables,
     hms_seconds,
-    iter_chunks,
+    iter_blocks,
     nonempty,
+    repair_line,
+    split_block,
     take,
     to_int,
 )
@@ -64,6 +67,9 @@ DIRECTIVES: dict[str, tuple[str, str]] = {
 INT_COLUMNS = {"http_status", "bytes", "access.bytes_in", "dst_port", "src_port", "access.duration_us",
                "access.duration_s"}
 ESCAPED_COLUMNS = ("url", "user", "access.referrer", "user_agent", "request")
+NULLABLE_COLUMNS = ("user", "access.ident", "access.referrer", "user_agent")  #: ``-`` or empty → null
+ENGINES = ("auto", "compiled", "regex")
+MAX_BLOCK = (1 << 31) - 1  #: larger blocks (one giant line) exceed Arrow's int32 string offsets
 _TIME_STRICT = (r"\[(?P<tD>\d{1,2})/(?P<tM>[A-Z][a-z]{2})/(?P<tY>\d{4}):(?P<th>\d\d):(?P<tm>\d\d):(?P<ts>\d\d)"
                 r" (?P<tz>[+-]\d{4})\]")
 _QUOTED_STRICT = r'(?:[^"\\]|\\.)*'
@@ -86,21 +92,27 @@ class LogFormat:
         self.spec = FORMATS.get(spec, spec)
         self.name = spec if spec in FORMATS else f"LogFormat {spec!r}"
         strict, lenient, self.columns = ["^"], ["^"], {}
+        #: the format as a sequence of ("lit", text) / ("time", "") / (group, value pattern or "quoted"),
+        #: for the compiled scanner (:mod:`sopkit.logs.fastaccess`)
+        self.elements: list[tuple[str, str]] = []
         pos = 0
         for m in _TOKEN.finditer(self.spec):
             lit = self.spec[pos:m.start()].replace('\\"', '"')
             strict.append(_escape(lit))
             lenient.append(re.escape(lit))
+            self.elements.append(("lit", lit))
             pos = m.end()
             token = m.group()[1:]
             quoted = lit.endswith('"') and self.spec[pos:pos + 2].lstrip("\\").startswith('"')
             if token == "%":
                 strict.append("%")
                 lenient.append("%")
+                self.elements.append(("lit", "%"))
                 continue
             if token.lstrip("<>") == "t":
                 strict.append(_TIME_STRICT)
                 lenient.append(r"\[(?P<time>[^\]]+)\]")
+                self.elements.append(("time", ""))
                 continue
             column, value = DIRECTIVES.get(token.lstrip("<>").lower() if token.startswith("{") or "}" in token
                                            else token, (None, r"\S+"))
@@ -110,7 +122,9 @@ class LogFormat:
             self.columns[group] = column
             strict.append(f"(?P<{group}>{_QUOTED_STRICT if quoted else value})")
             lenient.append(f"(?P<{group}>{'.*' if quoted else value})")
+            self.elements.append((group, "quoted" if quoted else value))
         lit = self.spec[pos:].replace('\\"', '"')
+        self.elements.append(("lit", lit))
         strict.append(_escape(lit) + r"\s*$")
         lenient.append(re.escape(lit) + r"\s*$")
         self.strict = "".join(strict)
@@ -135,7 +149,7 @@ def _columns(fmt: LogFormat, g: dict[str, pa.Array]) -> dict[str, pa.Array]:
     for group, column in fmt.columns.items():
         arr = g[group]
         cols[column] = to_int(arr) if column in INT_COLUMNS else arr
-    for name in ("user", "access.ident", "access.referrer", "user_agent"):
+    for name in NULLABLE_COLUMNS:
         if name in cols:
             cols[name] = pc.if_else(pc.equal(cols[name], "-"), pa.scalar(None, pa.string()), nonempty(cols[name]))
     for name in ESCAPED_COLUMNS:
@@ -153,12 +167,37 @@ def _columns(fmt: LogFormat, g: dict[str, pa.Array]) -> dict[str, pa.Array]:
 class AccessParser:
     """Parses one access log chunk by chunk (see module doc)."""
 
-    def __init__(self, path: Path, spec: str = "auto") -> None:
+    def __init__(self, path: Path, spec: str = "auto", engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.path = Path(path)
         self.formats = [LogFormat(s) for s in (AUTO if spec == "auto" else (spec,))]
         self.label = "combined/common" if spec == "auto" else self.formats[0].name
         self.report = ReadReport(str(path))
         self.tables: list[pa.Table] = []
+        self.scanner = None if engine == "regex" else _scanner(self.formats, engine == "compiled")
+
+    def feed_block(self, first: int, block: bytes, chunk_lines: int = CHUNK_LINES) -> None:
+        """Parse one block of whole lines starting at line ``first``: compiled scanner, exact path for the rest."""
+        if self.scanner is None or len(block) > MAX_BLOCK:
+            numbers, lines = split_block(block, first, self.report)
+            for k in range(0, len(lines), chunk_lines):
+                self.feed(Chunk(numbers[k:k + chunk_lines], lines[k:k + chunk_lines]))
+            return
+        force = None
+        if not clean_block(block):
+            body = block[:-1] if block.endswith(b"\n") else block
+            force = np.fromiter((not clean_block(raw) for raw in body.split(b"\n")), dtype=bool)
+        tables, slow, starts, ends = self.scanner.scan_block(block, first, force)
+        self.tables.extend(tables)
+        numbers, lines = [], []
+        for i in slow.tolist():
+            text = repair_line(first + i, block[starts[i]:ends[i]], self.report)
+            if text is not None:
+                numbers.append(first + i)
+                lines.append(text)
+        for k in range(0, len(lines), chunk_lines):
+            self.feed(Chunk(np.asarray(numbers[k:k + chunk_lines], dtype=np.int64), lines[k:k + chunk_lines]))
 
     def feed(self, chunk: Chunk) -> None:
         """Strict patterns over the whole chunk, then the lenient one line by line for the rest."""
@@ -206,33 +245,80 @@ class AccessParser:
         return None
 
     def finish(self) -> LogResult:
-        """The event table (sorted by line) and the rejections."""
-        df = frame_from_tables(self.tables)
-        if not df.empty:
-            df["ts"] = pd.to_datetime(df.pop("_utc").to_numpy(dtype=np.int64), unit="ns", utc=True)
-            df["source"] = "access"
-            df["file"] = str(self.path)
-            if not df["line"].is_monotonic_increasing:
-                df = df.sort_values("line", kind="stable").reset_index(drop=True)
+        """The event table (sorted by line) and the rejections.
+
+        Columns come in the order the formats name them (not the order chunks happened to meet
+        them), and the documented columns are added in Arrow, so building the frame costs no
+        per-row Python work.
+        """
+        tables = [t for t in self.tables if t.num_rows]
         self.report.rejects.sort(key=lambda r: r[0])
-        return LogResult(conform(df), self.report.rejections(), {}, {str(self.path): "access"})
+        result = LogResult(conform(pd.DataFrame()), self.report.rejections(), {}, {str(self.path): "access"})
+        if not tables:
+            return result
+        table = pa.concat_tables(tables, promote_options="default")
+        line = table.column("line")
+        if len(line) > 1 and not pc.all(pc.greater_equal(line.slice(1), line.slice(0, len(line) - 1))).as_py():
+            table = table.take(pc.sort_indices(line))
+        n = table.num_rows
+        order = list(dict.fromkeys(c for fmt in self.formats for c in _column_order(fmt)))
+        names = [c for c in order if c in table.column_names] + [c for c in table.column_names if c not in order]
+        cols = {"ts": pc.cast(table.column("_utc"), pa.timestamp("ns", tz="UTC")),
+                "source": pa.repeat(pa.scalar("access"), n), "file": pa.repeat(pa.scalar(str(self.path)), n)}
+        cols.update((c, table.column(c)) for c in names if c != "_utc")
+        for name, dtype in EVENT_DTYPES.items():
+            if name not in cols:
+                cols[name] = pa.nulls(n, pa.int64() if dtype == "Int64" else pa.string())
+        events = frame_from_tables([pa.table(cols)])
+        events["ts"] = events["ts"].astype("datetime64[ns, UTC]")
+        result.events = conform(events)
+        return result
 
 
-def _read(path: Path, log_format: str, progress: bool, chunk_lines: int) -> tuple[LogResult, ReadReport]:
-    parser = AccessParser(Path(path), log_format)
-    for chunk in iter_chunks(Path(path), parser.report, chunk_lines, progress):
-        parser.feed(chunk)
+def _column_order(fmt: LogFormat) -> list[str]:
+    """The columns one format's rows have, in the order :func:`_columns` makes them."""
+    names = dict.fromkeys(fmt.columns.values())
+    if "request" in names:
+        del names["request"]
+        names.update(dict.fromkeys(("http_method", "url", "access.protocol")))
+    return ["line", *names, "raw"]
+
+
+def _scanner(formats: list[LogFormat], required: bool):
+    """The compiled scanner for ``formats``, or None when numba or the format rules it out."""
+    try:
+        from sopkit.logs.fastaccess import FastScanner, Unsupported
+    except ImportError as exc:  # numba missing: the regex path gives the same table, slower
+        if required:
+            raise ParameterError(f"engine='compiled' needs numba ({exc})") from exc
+        return None
+    try:
+        return FastScanner(formats, INT_COLUMNS, NULLABLE_COLUMNS, ESCAPED_COLUMNS)
+    except Unsupported as exc:
+        if required:
+            raise ParameterError(f"engine='compiled' cannot read this format: {exc}") from exc
+        return None
+
+
+def _read(path: Path, log_format: str, progress: bool, chunk_lines: int,
+          engine: str = "auto") -> tuple[LogResult, ReadReport]:
+    parser = AccessParser(Path(path), log_format, engine)
+    for first, block in iter_blocks(Path(path), parser.report, progress):
+        parser.feed_block(first, block, chunk_lines)
     return parser.finish(), parser.report
 
 
 def read_access(path: Path, *, log_format: str = "auto", progress: bool = False,
-                chunk_lines: int = CHUNK_LINES, **_: object) -> LogResult:
+                chunk_lines: int = CHUNK_LINES, engine: str = "auto", **_: object) -> LogResult:
     """Read an access log into the normalized event table.
 
     ``log_format`` is ``auto`` (combined, common, vhost_combined), one of those names, or an Apache
-    ``LogFormat`` string. The log's own UTC offset is applied, so no zone is assumed.
+    ``LogFormat`` string. The log's own UTC offset is applied, so no zone is assumed. ``engine``:
+    ``auto`` (the compiled scanner of :mod:`sopkit.logs.fastaccess` when numba is importable and the
+    format allows it), ``compiled`` (that scanner or a :class:`ParameterError`) or ``regex`` (RE2
+    over whole chunks only); all three give the same table and rejections.
     """
-    return _read(path, log_format, progress, chunk_lines)[0]
+    return _read(path, log_format, progress, chunk_lines, engine)[0]
 
 
 def read_access_log(path: Path) -> tuple[pd.DataFrame, ReadReport]:

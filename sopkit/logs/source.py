@@ -119,7 +119,31 @@ def _blocks(fh: io.BufferedIOBase, report: ReadReport, bar: tqdm | None, raw_fh)
         report.reject(-1, error, rest.decode("utf-8", errors="backslashreplace"))
 
 
-def _split_block(block: bytes, first: int, report: ReadReport) -> tuple[np.ndarray, list[str]]:
+def repair_line(number: int, raw: bytes, report: ReadReport) -> str | None:
+    """One damaged line's text: ``None`` (and a rejection) for NUL bytes, ``\\xNN`` escapes for bad UTF-8."""
+    raw = raw.rstrip(b"\r")
+    if b"\x00" in raw:
+        report.reject(number, "binary data (NUL bytes)", raw.decode("latin-1"))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        report.invalid_utf8 += 1
+        return raw.decode("utf-8", errors="backslashreplace")
+
+
+def clean_block(block: bytes) -> bool:
+    """Whether ``block`` is valid UTF-8 without NUL bytes (then every line decodes as it is)."""
+    if b"\x00" in block:
+        return False
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def split_block(block: bytes, first: int, report: ReadReport) -> tuple[np.ndarray, list[str]]:
     """Decode one block into lines; the slow path repairs bad UTF-8 and rejects NUL lines."""
     if block.endswith(b"\n"):
         block = block[:-1]
@@ -135,18 +159,33 @@ def _split_block(block: bytes, first: int, report: ReadReport) -> tuple[np.ndarr
             return np.arange(first, first + len(lines), dtype=np.int64), lines
     numbers, lines = [], []
     for number, raw in enumerate(block.split(b"\n"), start=first):
-        raw = raw.rstrip(b"\r")
-        if b"\x00" in raw:
-            report.reject(number, "binary data (NUL bytes)", raw.decode("latin-1"))
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", errors="backslashreplace")
-            report.invalid_utf8 += 1
-        numbers.append(number)
-        lines.append(text)
+        text = repair_line(number, raw, report)
+        if text is not None:
+            numbers.append(number)
+            lines.append(text)
     return np.asarray(numbers, dtype=np.int64), lines
+
+
+def iter_blocks(path: Path, report: ReadReport, progress: bool = False) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(number of the block's first line, block)`` for blocks of whole lines of ``path``.
+
+    For readers that scan bytes themselves (:mod:`sopkit.logs.fastaccess`); ``report.lines`` is
+    kept as :func:`iter_chunks` keeps it, and a cut gzip stream is recorded the same way.
+    """
+    path = Path(path)
+    with open_binary(path) as fh:
+        raw_fh = getattr(fh, "fileobj", None) or fh
+        bar = tqdm(total=os.path.getsize(path), unit="B", unit_scale=True, desc=path.name,
+                   disable=not progress) if progress else None
+        try:
+            for block in _blocks(fh, report, bar, raw_fh):
+                first = report.lines + 1
+                report.lines += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+                yield first, block
+        finally:
+            if bar is not None:
+                bar.close()
+    report.rejects = [(report.lines + 1 if n == -1 else n, why, raw) for n, why, raw in report.rejects]
 
 
 def iter_chunks(path: Path, report: ReadReport, chunk_lines: int = CHUNK_LINES,
@@ -156,21 +195,10 @@ def iter_chunks(path: Path, report: ReadReport, chunk_lines: int = CHUNK_LINES,
     ``report.lines`` ends as the number of lines in the file; a cut gzip stream is recorded as a
     rejection at the line where reading stopped, and every line before it is still yielded.
     """
-    path = Path(path)
-    with open_binary(path) as fh:
-        raw_fh = getattr(fh, "fileobj", None) or fh
-        bar = tqdm(total=os.path.getsize(path), unit="B", unit_scale=True, desc=path.name,
-                   disable=not progress) if progress else None
-        try:
-            for block in _blocks(fh, report, bar, raw_fh):
-                numbers, lines = _split_block(block, report.lines + 1, report)
-                report.lines += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-                for start in range(0, len(lines), chunk_lines):
-                    yield Chunk(numbers[start:start + chunk_lines], lines[start:start + chunk_lines])
-        finally:
-            if bar is not None:
-                bar.close()
-    report.rejects = [(report.lines + 1 if n == -1 else n, why, raw) for n, why, raw in report.rejects]
+    for first, block in iter_blocks(path, report, progress):
+        numbers, lines = split_block(block, first, report)
+        for start in range(0, len(lines), chunk_lines):
+            yield Chunk(numbers[start:start + chunk_lines], lines[start:start + chunk_lines])
 
 
 def iter_lines(path: Path, report: ReadReport) -> Iterator[tuple[int, str]]:
