@@ -94,11 +94,9 @@ class FastFlowTable:
 
     # -- state arrays --------------------------------------------------------------------------
     def _alloc(self, cap: int) -> Any:
-        from numba import types
-        from numba.typed import Dict
-
         K = self.K
         hcap = 1 << (2 * cap - 1).bit_length()
+        hovf, bovfd = K.new_dicts()
         G = np.zeros(K.NG, np.int64)
         G[K.G_NFREE] = cap
         G[K.G_MAXTS] = np.iinfo(np.int64).min
@@ -106,8 +104,7 @@ class FastFlowTable:
             S=np.zeros((cap, K.NCOL), np.int64), HT=np.zeros(hcap, np.int64),
             FREE=np.arange(cap - 1, -1, -1, dtype=np.int64), TH=np.zeros((4 * cap, 6), np.int64),
             OUT=np.zeros((cap + 64, K.NRF), np.int64), TEV=np.zeros((4096, 11), np.int64), G=G,
-            HOVF=Dict.empty(types.int64, types.uint8[::1]),
-            BOVFD=Dict.empty(types.int64, types.int64[::1]),
+            HOVF=hovf, BOVFD=bovfd,
         )
 
     def _grow(self) -> None:
@@ -236,7 +233,7 @@ class FastFlowTable:
         long_h = {}
         for r in np.flatnonzero(out[:, K.R_HLEN] > K.HCAP).tolist():
             o, n = int(out[r, K.R_ORD]), int(out[r, K.R_HLEN])
-            long_h[r] = st.HOVF.pop(o)[:n].tobytes().decode("ascii")
+            long_h[r] = K.hist_pop(st.HOVF, o, n).tobytes().decode("ascii")
         # Community ids now, with the GIL released in SHA-1, while the next block is decoded
         cid = community_ids(*(out[:, i] for i in (K.R_PROTO, K.R_VER, K.R_OHI, K.R_OLO, K.R_OP, K.R_RHI,
                                                  K.R_RLO, K.R_RP)), digest_rows=self._sha1)
