@@ -14,7 +14,8 @@ Run ``python benchmarks/capture.py`` (``--help`` for options).  It
 Peers: ``sopkit`` (``sopkit flows --format parquet``, whatever its default engine is),
 ``sopkit-fast`` (the compiled path: ``sopkit flows --engine …`` once the CLI has that option,
 until then ``fastdecode``/``fastflows`` called by ``_peers.py``; skipped when those modules are
-absent), ``dpkt`` (plain dpkt + dict flow builder, ``_peers.py``), ``tshark-fields``
+absent), ``sopkit-exact`` (``sopkit flows --engine exact``, the per-packet path, once the CLI has
+that option), ``dpkt`` (plain dpkt + dict flow builder, ``_peers.py``), ``tshark-fields``
 (``tshark -T fields`` to /dev/null), ``tshark-conv`` (``tshark -q -z conv,tcp``) and ``nfstream``
 (when importable).  Zeek is not installable on this machine, so it is not a peer.
 """
