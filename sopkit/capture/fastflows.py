@@ -222,38 +222,38 @@ class FastFlowTable:
         nout = int(G[K.G_NOUT])
         if not nout:
             return
-        out = st.OUT[:nout].copy()
+        out = st.OUT[:nout].T.copy()  # column-major: out[K.R_*] is one field (a copy, never a view)
         G[K.G_NOUT] = 0
         extra: dict[int, Any] = {}  # row -> tunnel parents / long history
         if self.parents:
-            for r, o in enumerate(out[:, K.R_ORD].tolist()):
+            for r, o in enumerate(out[K.R_ORD].tolist()):
                 got = self.parents.pop(o, None)
                 if got:
                     extra[r] = ",".join(got)
         long_h = {}
-        for r in np.flatnonzero(out[:, K.R_HLEN] > K.HCAP).tolist():
-            o, n = int(out[r, K.R_ORD]), int(out[r, K.R_HLEN])
+        for r in np.flatnonzero(out[K.R_HLEN] > K.HCAP).tolist():
+            o, n = int(out[K.R_ORD, r]), int(out[K.R_HLEN, r])
             long_h[r] = K.hist_pop(st.HOVF, o, n).tobytes().decode("ascii")
         # Community ids now, with the GIL released in SHA-1, while the next block is decoded
-        cid = community_ids(*(out[:, i] for i in (K.R_PROTO, K.R_VER, K.R_OHI, K.R_OLO, K.R_OP, K.R_RHI,
-                                                 K.R_RLO, K.R_RP)), digest_rows=self._sha1)
+        cid = community_ids(*(out[i] for i in (K.R_PROTO, K.R_VER, K.R_OHI, K.R_OLO, K.R_OP, K.R_RHI, K.R_RLO,
+                                               K.R_RP)), digest_rows=self._sha1)
         self._chunks.append((out, extra, long_h, cid))
 
     def pop_frame(self) -> pd.DataFrame:
         """The connections removed since the last call as the flows DataFrame (like
         :func:`sopkit.capture.flows.rows_to_frame`: same columns, dtypes, values, sorted by ts)."""
-        K = self.K
         chunks, self._chunks = self._chunks, []
-        out = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros((0, K.NRF), np.int64)
-        cid = np.concatenate([c[3] for c in chunks]) if chunks else np.zeros((0, 30), np.uint8)
         parents: dict[int, str] = {}
         hist: dict[int, str] = {}
         base = 0
         for c in chunks:
             parents.update((base + r, v) for r, v in c[1].items())
             hist.update((base + r, v) for r, v in c[2].items())
-            base += len(c[0])
-        return rows_frame(K, out, hist, parents, self.seed, self.local_nets, cid)
+            base += c[0].shape[1]
+        fields = [c[0] for c in chunks] or [np.zeros((self.K.NRF, 0), np.int64)]
+        cid = [c[3] for c in chunks] or [np.zeros((0, 30), np.uint8)]
+        del chunks
+        return rows_frame(self.K, fields, hist, parents, self.seed, self.local_nets, cid)
 
     def pop_rows(self) -> list[tuple]:
         """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for

@@ -197,31 +197,47 @@ def _order(start: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     return order
 
 
-def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict[int, str], seed: int,
-               local_nets: list, cid: np.ndarray | None = None) -> pd.DataFrame:
-    """The flows DataFrame of the output rows ``out`` (layout ``K.R_*``), with the spilled
-    histories and tunnel parents of some rows (keyed by row index) and the table's uid seed;
-    ``cid``: the rows' :func:`community_ids` when already computed."""
-    n = len(out)
+def _take(parts: list[np.ndarray] | np.ndarray, axis: int) -> np.ndarray:
+    """One array from a list of parts joined along ``axis``, emptying the list (frees them early)."""
+    if isinstance(parts, np.ndarray):
+        return parts
+    whole = np.concatenate(parts, axis=axis) if len(parts) > 1 else parts[0]
+    parts.clear()
+    return whole
+
+
+def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
+               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pd.DataFrame:
+    """The flows DataFrame of removed connections.
+
+    ``fields``: their output rows column-major, ``fields[K.R_*, row]``, as one array or a list of
+    parts (concatenated, and the list emptied so the parts can be freed); ``long_hist`` and
+    ``parents``: spilled histories and tunnel parents of some rows (by row index); ``seed``: the
+    table's uid seed; ``cid``: the rows' :func:`community_ids` (``(n, 30)`` uint8; a list of parts
+    like ``fields``) when already computed.
+    """
+    fields = _take(fields, 1)
+    n = fields.shape[1]
     if not n:
         return F.rows_to_frame([])  # pandas infers object columns for an empty table
-    c = {name: np.ascontiguousarray(out[:, i]) for i, name in enumerate(
-        ("ord", "start", "last", "proto", "ver", "ohi", "olo", "op", "rhi", "rlo", "rp"))}
+    names = ("ord", "start", "last", "proto", "ver", "ohi", "olo", "op", "rhi", "rlo", "rp", "ob", "rb", "state",
+             "missed", "hlen", "vlan", "ivlan")
+    c = dict(zip(names, fields, strict=False))
     ou, ol, ru, rl = (c[x].view(np.uint64) for x in ("ohi", "olo", "rhi", "rlo"))
     swap = (ou > ru) | ((ou == ru) & ((ol > rl) | ((ol == rl) & (c["op"] > c["rp"]))))
     a = [np.where(swap, c[r], c[o]) for o, r in (("ohi", "rhi"), ("olo", "rlo"), ("op", "rp"))]
     b = [np.where(swap, c[o], c[r]) for o, r in (("ohi", "rhi"), ("olo", "rlo"), ("op", "rp"))]
     w1, w2 = flow_uid_words(seed, c["ord"], c["start"], c["proto"], c["ver"], *a, *b)
+    del a, b, swap
     # rows_to_frame's order: by ts_ns, then uid (fixed-width base 62 in ASCII order: numeric order)
     order = _order(c["start"], w1, w2)
-    out = out[order]
+    c = {}
+    fields = np.take(fields, order, axis=1)
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     long_hist = {int(rank[r]): v for r, v in long_hist.items()}
     parents = {int(rank[r]): v for r, v in parents.items()}
-    c = {name: np.ascontiguousarray(out[:, i]) for i, name in enumerate(
-        ("ord", "start", "last", "proto", "ver", "ohi", "olo", "op", "rhi", "rlo", "rp", "ob", "rb", "state",
-         "missed", "hlen", "vlan", "ivlan"))}
+    c = dict(zip(names, fields, strict=False))
     proto = c["proto"]
     orig_h, resp_h = _addresses(c["ohi"], c["olo"], c["ver"]), _addresses(c["rhi"], c["rlo"], c["ver"])
     local_o = _local(c["ohi"], c["olo"], c["ver"], local_nets) if local_nets else None
@@ -229,7 +245,7 @@ def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict
     if cid is None:
         cid = community_ids(proto, c["ver"], c["ohi"], c["olo"], c["op"], c["rhi"], c["rlo"], c["rp"])
     else:
-        cid = cid[order]
+        cid = _take(cid, 0)[order]
     dur = c["last"] - c["start"]
     no_dur = dur <= 0
     tp = [None] * n
@@ -247,24 +263,23 @@ def rows_frame(K: Any, out: np.ndarray, long_hist: dict[int, str], parents: dict
         "local_orig": pd.arrays.BooleanArray(z if local_o is None else local_o, ~z if local_o is None else z),
         "local_resp": pd.arrays.BooleanArray(z if local_r is None else local_r, ~z if local_r is None else z),
         "missed_bytes": _int_na(c["missed"], z),
-        "history": _text(_history(out[:, K.R_HIST:], c["hlen"], long_hist)),
-        "orig_pkts": _int_na(out[:, K.R_DIR], z), "orig_ip_bytes": _int_na(out[:, K.R_DIR + 1], z),
-        "resp_pkts": _int_na(out[:, K.R_DIR + 9], z), "resp_ip_bytes": _int_na(out[:, K.R_DIR + 10], z),
+        "history": _text(_history(fields[K.R_HIST:].T, c["hlen"], long_hist)),
+        "orig_pkts": _int_na(fields[K.R_DIR], z), "orig_ip_bytes": _int_na(fields[K.R_DIR + 1], z),
+        "resp_pkts": _int_na(fields[K.R_DIR + 9], z), "resp_ip_bytes": _int_na(fields[K.R_DIR + 10], z),
         "tunnel_parents": _text(pa.array(tp, pa.large_string())),
         "vlan": _int_na(c["vlan"], c["vlan"] < 0), "inner_vlan": _int_na(c["ivlan"], c["ivlan"] < 0),
         "community_id": _text(_fixed_strings(cid)),
     }
     for side, r in (("orig", 0), ("resp", 9)):
         base = K.R_DIR + r
-        col = [np.ascontiguousarray(out[:, base + k]) for k in range(9)]
-        mean, std = _iat(col[2], col[3], col[7], col[8])
+        mean, std = _iat(fields[base + 2], fields[base + 3], fields[base + 7], fields[base + 8])
         none = np.isnan(mean)
         d[f"{side}_iat_mean"], d[f"{side}_iat_std"] = _floats(mean, none), _floats(std, none)
     for side, r in (("orig", 0), ("resp", 9)):
         base = K.R_DIR + r
-        pk = out[:, base]
+        pk = fields[base]
         none = pk == 0
-        d[f"{side}_size_min"] = _int_na(out[:, base + 4], none)
-        d[f"{side}_size_max"] = _int_na(out[:, base + 5], none)
-        d[f"{side}_size_mean"] = _floats(exact_div(out[:, base + 6], np.where(none, 1, pk)), none)
+        d[f"{side}_size_min"] = _int_na(fields[base + 4], none)
+        d[f"{side}_size_max"] = _int_na(fields[base + 5], none)
+        d[f"{side}_size_mean"] = _floats(exact_div(fields[base + 6], np.where(none, 1, pk)), none)
     return pd.DataFrame({name: d[name] for name in F.COLUMNS})
