@@ -2,15 +2,33 @@
 
 What the command skipped is printed to stderr (files that are not captures, frames the decoder could
 not use and why, packets the flow table dropped), so nothing is lost silently.
+
+Output is streamed by default: the compiled engine hands over each connection when it is removed
+(closed, timed out, reused, or at the end of the input — Zeek's own conn.log order), and rows are
+written in blocks of ``--chunk-rows`` as they come, so memory stays bounded by the connections that
+are live at once rather than growing with the capture. ``--sort`` (and ``--engine exact``) build the
+whole table first and write it sorted by start time and uid, as the library's ``build_flows`` returns
+it. Files are written to a temporary name in the target folder and renamed at the end: an error
+leaves no half-written output and an existing file untouched.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
 
-from sopkit.errors import CaptureError, ParameterError
+import pandas as pd
+
+from sopkit.errors import CaptureError, ParameterError, SopkitError
+
+#: rows gathered before a block is written when streaming (``--chunk-rows``)
+CHUNK_ROWS = 50_000
 
 
 def _time_ns(text: str, what: str) -> int:
@@ -28,11 +46,149 @@ def _time_ns(text: str, what: str) -> int:
     return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
 
 
+class _AtomicFile:
+    """A temporary file next to ``path``, renamed to ``path`` by :meth:`commit`, removed by :meth:`abort`."""
+
+    def __init__(self, path: str, mode: str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent or ".")
+        except OSError as e:
+            raise ParameterError(f"--output {path}: cannot create a file there ({e.strerror or e})") from e
+        self.fh: IO = os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {}))
+
+    def commit(self) -> None:
+        try:
+            self.fh.close()
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.abort()
+            raise SopkitError(f"{self.path}: cannot write the output ({e.strerror or e})") from e
+
+    def abort(self) -> None:
+        self.fh.close()
+        Path(self.tmp).unlink(missing_ok=True)
+
+
+class _Sink:
+    """Where ``sopkit flows`` writes rows: ``write(df)`` any number of times, then ``close()`` (or ``abort()``)."""
+
+    def __init__(self, fmt: str, out: str | None) -> None:
+        self.fmt, self.rows = fmt, 0
+        self.file: _AtomicFile | None = None
+        self._started = False
+        self._pq: Any = None
+        self._schema: Any = None
+        to_stdout = out in (None, "-")
+        if fmt == "parquet" and to_stdout:
+            raise ParameterError("--format parquet needs -o FILE")
+        if fmt == "zeek":
+            from sopkit.capture.zeek import ConnLogWriter
+
+            self._log = ConnLogWriter(stream=sys.stdout) if to_stdout else ConnLogWriter(out)
+        elif not to_stdout:
+            self.file = _AtomicFile(out, "wb" if fmt == "parquet" else "w")  # type: ignore[arg-type]
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append the rows of ``df``; the first call fixes the columns (Parquet: the schema)."""
+        if self.fmt == "zeek":
+            self._log.write(df)
+        elif self.fmt == "csv":
+            df.to_csv(sys.stdout if self.file is None else self.file.fh, header=not self._started, index=False)
+        else:
+            self._write_parquet(df)
+        self._started = True
+        self.rows += len(df)
+
+    def _write_parquet(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if self._pq is None:
+            schema = table.schema
+            for i, field in enumerate(schema):  # an all-missing object column has no type yet: strings
+                if pa.types.is_null(field.type):
+                    schema = schema.set(i, field.with_type(pa.large_string()))
+            self._schema = schema
+            self._pq = pq.ParquetWriter(self.file.fh, schema)  # type: ignore[union-attr]
+        if table.schema.names != self._schema.names:
+            raise SopkitError(f"{self.file.path}: row block has columns {table.schema.names}, "  # type: ignore[union-attr]
+                              f"the file {self._schema.names}")
+        if not table.schema.equals(self._schema, check_metadata=False):
+            table = table.cast(self._schema)
+        self._pq.write_table(table)
+
+    def close(self) -> None:
+        if self.fmt == "zeek":
+            self._log.close()
+            return
+        if self._pq is not None:
+            self._pq.close()
+        if self.file is not None:
+            self.file.commit()
+        else:
+            sys.stdout.flush()
+
+    def abort(self) -> None:
+        if self.fmt == "zeek":
+            self._log.abort()
+            return
+        if self._pq is not None:
+            try:
+                self._pq.close()
+            except Exception:  # noqa: BLE001 - the file is discarded anyway
+                pass
+        if self.file is not None:
+            self.file.abort()
+
+
+def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = CHUNK_ROWS,
+                 threads: bool = True) -> int:
+    """Feed ``batches`` to a :class:`~sopkit.capture.fastflows.FastFlowTable` and write the removed
+    connections to ``sink`` (an object with ``write(df)``) in blocks of at least ``chunk_rows`` rows
+    (the last block may be smaller), in removal order; returns the number of rows written.
+
+    Memory is bounded by the live connections plus one block, whatever the length of the capture.
+    With ``threads`` the batches are decoded in a background thread while the flow kernel runs.
+    """
+    from sopkit.capture.fastflows import prefetch
+
+    if chunk_rows < 1:
+        raise ParameterError(f"--chunk-rows must be at least 1, not {chunk_rows}")
+    pending: list[pd.DataFrame] = []
+    held = written = 0
+
+    def flush(final: bool) -> int:
+        nonlocal pending, held
+        if not pending:
+            return 0
+        df = pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+        pending, held = [], 0
+        if len(df) or final:
+            sink.write(df)
+        return len(df)
+
+    for batch in prefetch(batches) if threads else batches:
+        table.add_batch(batch)
+        df = table.pop_frame()
+        if len(df):
+            pending.append(df)
+            held += len(df)
+        if held >= chunk_rows:
+            written += flush(False)
+    last = table.finish()
+    if len(last) or not written:  # an empty table still gets its header / schema
+        pending.append(last)
+    written += flush(True)
+    return written
+
+
 def _cmd_flows(args: argparse.Namespace) -> int:
     from sopkit.capture.decode import Decoder
     from sopkit.capture.flows import FlowTable, build_flows
     from sopkit.capture.readers import iter_frames
-    from sopkit.capture.zeek import write_conn_log
 
     start = _time_ns(args.start, "--start") if args.start else None
     end = _time_ns(args.end, "--end") if args.end else None
@@ -43,6 +199,10 @@ def _cmd_flows(args: argparse.Namespace) -> int:
             ipaddress.ip_network(net, strict=False)
         except ValueError as e:
             raise ParameterError(f"--local-net: {net!r} is not a CIDR network") from e
+    if args.chunk_rows < 1:
+        raise ParameterError(f"--chunk-rows must be at least 1, not {args.chunk_rows}")
+    if args.format == "parquet" and args.output in (None, "-"):
+        raise ParameterError("--format parquet needs -o FILE")
     flow_kw = dict(tcp_inactivity=args.tcp_timeout, udp_inactivity=args.udp_timeout,
                    icmp_inactivity=args.udp_timeout, ignore_checksums=args.ignore_checksums,
                    local_nets=args.local_net)
@@ -57,7 +217,7 @@ def _cmd_flows(args: argparse.Namespace) -> int:
             for f in frames:
                 yield from dec.decode(f)
 
-        df = build_flows(packets(), table=table)
+        df: pd.DataFrame | None = build_flows(packets(), table=table)
         decode_stats = dec.stats
     else:
         from sopkit.capture.fastdecode import iter_batches
@@ -69,39 +229,38 @@ def _cmd_flows(args: argparse.Namespace) -> int:
         if not stream.readers:
             raise CaptureError(f"no readable capture among {', '.join(map(str, args.captures))}")
         table = FastFlowTable(**flow_kw)
-        df = build_flows_fast(stream, table=table)
+        df = build_flows_fast(stream, table=table) if args.sort else None
+    sink = _Sink(args.format, args.output)
+    try:
+        if df is None:
+            rows = stream_flows(stream, table, sink, chunk_rows=args.chunk_rows)
+        else:
+            sink.write(df)
+            rows = len(df)
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    if args.engine != "exact":
         decode_stats = stream.decode_stats
     for reason, n in sorted(decode_stats.items()):
         print(f"decoder: {n} {reason}", file=sys.stderr)
     for reason, n in table.stats.items():
         if n and reason != "packets":
             print(f"flows: {n} packets {reason.replace('_', ' ')}", file=sys.stderr)
-    print(f"flows: {table.stats['packets']} packets -> {len(df)} connections", file=sys.stderr)
-    fmt = args.format
-    out = args.output
-    if fmt == "zeek":
-        if out is None or out == "-":
-            import tempfile
-            from pathlib import Path
-
-            with tempfile.TemporaryDirectory() as tmp:
-                p = write_conn_log(df, Path(tmp) / "conn.log")
-                sys.stdout.write(p.read_text(encoding="utf-8"))
-        else:
-            write_conn_log(df, out)
-    elif fmt == "csv":
-        df.to_csv(sys.stdout if out in (None, "-") else out, index=False)
-    else:
-        if out in (None, "-"):
-            raise ParameterError("--format parquet needs -o FILE")
-        df.to_parquet(out, index=False)
+    print(f"flows: {table.stats['packets']} packets -> {rows} connections", file=sys.stderr)
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``sopkit flows`` to the top-level parser."""
-    p = subparsers.add_parser("flows", help="connection table (Zeek conn.log semantics) from captures",
-                              description="Build a Zeek-compatible connection table from pcap/pcapng files.")
+    p = subparsers.add_parser(
+        "flows", help="connection table (Zeek conn.log semantics) from captures",
+        description="Build a Zeek-compatible connection table from pcap/pcapng files. By default rows are "
+                    "written as connections end (Zeek's conn.log order: by removal, not by start time), in "
+                    "blocks of --chunk-rows, so memory does not grow with the capture; --sort writes the whole "
+                    "table sorted by start time instead (memory then grows with the number of connections). "
+                    "Files are written under a temporary name and renamed when complete.")
     p.add_argument("captures", nargs="+", help="capture files or directories")
     p.add_argument("--format", choices=("zeek", "csv", "parquet"), default="zeek")
     p.add_argument("-o", "--output", help="output file (default: stdout; required for parquet)")
@@ -116,4 +275,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("fast", "exact"), default="fast",
                    help="fast: compiled decoder and flow engine (default); exact: the per-packet reference "
                         "path (same output, slower)")
+    p.add_argument("--sort", action="store_true",
+                   help="hold every connection and write the table sorted by start time (ts, uid), as the "
+                        "library returns it; memory grows with the number of connections (default: stream "
+                        "rows in the order connections end; always sorted with --engine exact)")
+    p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, metavar="N",
+                   help=f"when streaming, rows gathered before each write (default {CHUNK_ROWS:,}; one "
+                        "Parquet row group each)")
     p.set_defaults(func=_cmd_flows)

@@ -20,7 +20,12 @@ resolution or offset options) cannot go into a batch, so that record is skipped 
 (``skipped["timestamp out of range"]``, with a warning) instead of yielded.
 
 Plain files are memory-mapped: a capture must not be truncated while it is being read (growing,
-as tcpdump writes it, is fine: the part present at open time is read).
+as tcpdump writes it, is fine: the part present at open time is read). Once a chunk has been
+consumed (the generator is resumed for the next one), its pages are released from the process
+with ``madvise(MADV_DONTNEED)``: otherwise every page read stays mapped and counted in the
+process's RSS, which then grows to the size of the capture. The pages stay in the OS page cache,
+and a later access (a record straddling the release point) simply maps them again — releasing
+never changes what is read, only how much of the file the process keeps resident.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from sopkit.capture import pcap, pcapng
 from sopkit.capture.readers import CaptureReader
 
 BLOCK = 8 << 20
+#: release consumed pages of a mapping once at least this many bytes are behind the scan position
+RELEASE = 4 << 20
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)
 _I64_MAX = (1 << 63) - 1
 
 
@@ -160,6 +168,7 @@ class _Window:
         self.fh = reader._fh
         self.raw = reader._raw
         self.mapped = False
+        self.released = 0  #: pages of the mapping before this offset were released
         self.buf: bytes | mmap.mmap = head
         self.base, self.pos = 0, start
         if self.fh is self.raw:  # not compressed
@@ -178,6 +187,23 @@ class _Window:
             return len(self.buf)
         self.raw.seek(self.pos)  # progress for CaptureReader.position
         return min(len(self.buf), self.pos + BLOCK)
+
+    def release(self, upto: int) -> None:
+        """Drop the mapped pages wholly before file offset ``upto`` from the process (mapped files only).
+
+        Called when every record before ``upto`` has been handed over and consumed.  Works on
+        whole pages and in steps of at least :data:`RELEASE` bytes (one system call per few MiB).
+        """
+        if not self.mapped or _DONTNEED is None:
+            return
+        end = upto - upto % mmap.PAGESIZE
+        if end - self.released < RELEASE:
+            return
+        try:
+            self.buf.madvise(_DONTNEED, self.released, end - self.released)  # type: ignore[union-attr]
+        except (OSError, ValueError):  # not supported here: keep the pages, nothing else changes
+            return
+        self.released = end
 
     def more(self, need: int) -> bool:
         """Bring at least ``need`` more bytes after ``pos`` into ``buf``; False at the end of the file."""
@@ -213,6 +239,8 @@ def _pcap_chunks(reader: CaptureReader) -> Iterator[Chunk]:
         chunk = col.flush(win.buf)
         if chunk is not None:
             yield chunk
+            del chunk
+        win.release(win.pos)
         buf, pos = win.buf, win.pos
         if bad:
             st.warnings.append(f"{name}: record {col.index} at byte {win.base + pos}: implausible caplen "
@@ -281,6 +309,8 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
             chunk = col.flush(buf)
             if chunk is not None:
                 yield chunk
+                del chunk
+            win.release(pos)
             mark = pos
         if avail < 12:
             if win.more(BLOCK):

@@ -1,7 +1,8 @@
 """Zeek TSV logs: write our flow table as ``conn.log``, read Zeek logs back, score against a baseline.
 
 What: :func:`write_conn_log` writes the Zeek ASCII format (``#separator``/``#fields``/``#types``
-header, ``-`` for unset, ``(empty)`` for empty sets, ``#close`` footer) atomically;
+header, ``-`` for unset, ``(empty)`` for empty sets, ``#close`` footer) atomically, and
+:class:`ConnLogWriter` does the same block by block (``sopkit flows`` streams rows as they finish);
 :func:`read_zeek_log` reads any Zeek TSV log (including the masked ``XXXXXXXXXX.XXXXXX`` timestamps
 of Zeek's test baselines) into a DataFrame; :func:`score_against_baseline` compares a flow table to a
 baseline ``conn.log`` with the conformance rules (multiset match on proto + 5-tuple, then exact
@@ -19,7 +20,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -53,6 +54,101 @@ def _fmt(v: Any, typ: str) -> str:
     return s if s else "(empty)"
 
 
+def _header(now: str) -> list[str]:
+    return ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
+            "#path\tconn", f"#open\t{now}", "#fields\t" + "\t".join(CONN_FIELDS),
+            "#types\t" + "\t".join(CONN_TYPES)]
+
+
+def _check_columns(df: pd.DataFrame, where: object) -> None:
+    missing = [f for f in CONN_FIELDS if f not in df.columns and f not in ("service",)]
+    if missing:
+        raise SopkitError(f"{where}: flow table lacks conn.log columns {missing}")
+
+
+def conn_log_lines(df: pd.DataFrame) -> list[str]:
+    """The body lines (no header, no newline) of a conn.log for the rows of ``df``, in its order."""
+    cols = [df[f].tolist() if f in df.columns else ["-"] * len(df) for f in CONN_FIELDS]
+    return ["\t".join(_fmt(v, t) for v, t in zip(row, CONN_TYPES, strict=False))
+            for row in zip(*cols, strict=False)]
+
+
+class ConnLogWriter:
+    """Write a ``conn.log`` in pieces: the header at open, row blocks with :meth:`write`, ``#close`` at
+    :meth:`close` — so a flow table can be written while it is being built, in constant memory.
+
+    Given a path, the log is written to a temporary file in the same folder and renamed into place
+    by :meth:`close` (a reader never sees half a log); :meth:`abort` (or leaving a ``with`` block
+    with an exception) removes the temporary file and leaves an existing log untouched. Given a
+    text stream instead (``stream=sys.stdout``), lines go straight to it.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, stream: TextIO | None = None) -> None:
+        if (path is None) == (stream is None):
+            raise SopkitError("ConnLogWriter needs exactly one of a path and a stream")
+        self.path = None if path is None else Path(path)
+        self.rows = 0
+        self._now = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
+        self._tmp: str | None = None
+        self._closed = False
+        if self.path is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            except OSError as e:
+                raise SopkitError(f"{self.path}: cannot create the log ({e.strerror})") from e
+            self._fh: TextIO = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        else:
+            self._fh = stream  # type: ignore[assignment]
+        self._fh.write("\n".join(_header(self._now)) + "\n")
+
+    def write(self, df: pd.DataFrame) -> int:
+        """Append the rows of ``df`` (in its order); returns how many."""
+        _check_columns(df, self.path or "conn.log")
+        if len(df):
+            self._fh.write("\n".join(conn_log_lines(df)) + "\n")
+            self.rows += len(df)
+        return len(df)
+
+    def close(self) -> Path | None:
+        """Write ``#close`` and move the log into place; returns its path (None for a stream)."""
+        if self._closed:
+            return self.path
+        self._closed = True
+        self._fh.write(f"#close\t{self._now}\n")
+        if self._tmp is None:
+            self._fh.flush()
+            return None
+        try:
+            self._fh.close()
+            os.replace(self._tmp, self.path)  # type: ignore[arg-type]
+        except OSError as e:
+            self.abort()
+            raise SopkitError(f"{self.path}: cannot write the log ({e.strerror or e})") from e
+        except BaseException:
+            self.abort()
+            raise
+        self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Discard a log being written to a path (the temporary file is removed)."""
+        self._closed = True
+        if self._tmp is not None:
+            self._fh.close()
+            Path(self._tmp).unlink(missing_ok=True)
+            self._tmp = None
+
+    def __enter__(self) -> ConnLogWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+
 def write_conn_log(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a flow table as a Zeek ``conn.log`` (TSV); returns the path.
 
@@ -60,26 +156,9 @@ def write_conn_log(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     never sees half a log.
     """
     path = Path(path)
-    missing = [f for f in CONN_FIELDS if f not in df.columns and f not in ("service",)]
-    if missing:
-        raise SopkitError(f"{path}: flow table lacks conn.log columns {missing}")
-    now = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
-    lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-",
-             "#path\tconn", f"#open\t{now}", "#fields\t" + "\t".join(CONN_FIELDS),
-             "#types\t" + "\t".join(CONN_TYPES)]
-    cols = [df[f].tolist() if f in df.columns else ["-"] * len(df) for f in CONN_FIELDS]
-    for row in zip(*cols, strict=False):
-        lines.append("\t".join(_fmt(v, t) for v, t in zip(row, CONN_TYPES, strict=False)))
-    lines.append(f"#close\t{now}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("\n".join(lines) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _check_columns(df, path)
+    with ConnLogWriter(path) as w:
+        w.write(df)
     return path
 
 
