@@ -30,18 +30,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sopkit.errors import ParameterError
 from sopkit.logs.schema import LogResult, conform
 from sopkit.logs.source import (
     CHUNK_LINES,
     Chunk,
     ReadReport,
     civil_ns,
+    clean_block,
     extract,
     frame_from_tables,
     hms_seconds,
-    iter_chunks,
+    iter_blocks,
     localize,
     nonempty,
+    repair_line,
+    split_block,
     take,
     to_int,
 )
@@ -57,6 +61,11 @@ RFC5424 = (r"^<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<iso>-|\S+?)(?P<zone>Z|[+-]\
            r"(?P<program>\S+) (?P<procid>\S+) (?P<msgid>\S+) "
            r"(?P<sd>-|(?:\[[^\]\"]*(?:\"(?:[^\"\\]|\\.)*\"[^\]\"]*)*\])+)(?: (?P<message>.*))?$")
 NOT_SYSLOG = "not a syslog line (RFC 3164 or RFC 5424 header expected)"
+ENGINES = ("auto", "compiled", "regex")
+MAX_BLOCK = (1 << 31) - 1  #: Arrow int32 string offsets
+#: extra columns in a fixed order, so the table's columns do not depend on which layout a chunk met first
+SYSLOG_COLUMNS = ["line", "host", "program", "pid", "message", "raw", "syslog.facility", "syslog.severity",
+                  "syslog.msgid", "syslog.sd"]
 
 #: per-chunk hook adding format semantics (auth, iptables) to the parsed columns
 Enricher = Callable[[dict[str, pa.Array]], dict[str, pa.Array]]
@@ -107,12 +116,51 @@ def _common(g: dict[str, pa.Array], raw: pa.Array, numbers: np.ndarray) -> dict[
 class SyslogParser:
     """Parses one file chunk by chunk, then builds the event table (timestamps need the whole file)."""
 
-    def __init__(self, path: Path, *, source: str, year: int | None, tz: str, enrich: Enricher | None) -> None:
+    def __init__(self, path: Path, *, source: str, year: int | None, tz: str, enrich: Enricher | None,
+                 engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ParameterError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         self.path, self.source, self.year, self.tz, self.enrich = Path(path), source, year, tz, enrich
         self.report = ReadReport(str(path))
         self.tracker = YearTracker()
         self.tables: list[pa.Table] = []
         self.assumed_tz = False
+        self.scanner = None
+        if engine != "regex":
+            try:
+                from sopkit.logs import fastsyslog
+            except ImportError as exc:  # numba missing: the regex path gives the same table, slower
+                if engine == "compiled":
+                    raise ParameterError(f"engine='compiled' needs numba ({exc})") from exc
+            else:
+                self.scanner = fastsyslog
+
+    def feed_block(self, first: int, block: bytes, chunk_lines: int = CHUNK_LINES) -> None:
+        """Parse a block of whole lines from line ``first``: RFC 3164 headers compiled, the rest by regex.
+
+        A block with bad UTF-8 or NUL bytes goes the regex way whole, so the year tracker still
+        sees every RFC 3164 line in file order.
+        """
+        if self.scanner is None or len(block) > MAX_BLOCK or not clean_block(block):
+            numbers, lines = split_block(block, first, self.report)
+            for k in range(0, len(lines), chunk_lines):
+                self.feed(Chunk(numbers[k:k + chunk_lines], lines[k:k + chunk_lines]))
+            return
+        rows, g, parts, starts, ends = self.scanner.scan_block(block)
+        if len(rows):
+            months = parts[0].astype(np.int32)
+            secs = parts[2] * 3600 + parts[3] * 60 + parts[4]
+            ok = (parts[2] < 24) & (parts[3] < 60) & (parts[4] <= 60)
+            cols = _common(g, g["raw"], rows + first)
+            cols.update({"_mon": pa.array(months), "_day": pa.array(parts[1]), "_secs": pa.array(secs),
+                         "_yoff": pa.array(self.tracker.offsets(months)), "_ok": pa.array(ok)})
+            self._add(cols)
+        left = np.ones(len(starts), dtype=bool)
+        left[rows] = False
+        slow = np.flatnonzero(left)
+        lines = [repair_line(first + i, block[starts[i]:ends[i]], self.report) for i in slow.tolist()]
+        for k in range(0, len(slow), chunk_lines):
+            self.feed(Chunk(slow[k:k + chunk_lines] + first, lines[k:k + chunk_lines]))
 
     def feed(self, chunk: Chunk) -> None:
         """Parse one chunk: keep matched rows as an Arrow table, reject the rest with a reason."""
@@ -212,11 +260,16 @@ class SyslogParser:
             bad = (ts == np.iinfo(np.int64).min) | ~df["_ok"].to_numpy(dtype=bool)
             for line, raw in zip(df.loc[bad, "line"], df.loc[bad, "raw"], strict=True):
                 self.report.reject(int(line), "invalid date or time (or not valid in the zone)", raw)
-            df = df.loc[~bad].drop(columns=[c for c in df if c.startswith("_")])
+            if bad.any():
+                df = df.loc[~bad]
+            df = df.drop(columns=[c for c in df if c.startswith("_")])
             df["ts"] = pd.to_datetime(ts[~bad], unit="ns", utc=True)
             df["source"] = self.source
             df["file"] = str(self.path)
-            events = conform(df.sort_values("line", kind="stable").reset_index(drop=True))
+            df = df[[c for c in SYSLOG_COLUMNS if c in df] + [c for c in df if c not in SYSLOG_COLUMNS]]
+            if not df["line"].is_monotonic_increasing:
+                df = df.sort_values("line", kind="stable")
+            events = conform(df.reset_index(drop=True))
         if self.assumed_tz:
             assumptions["tz"] = self.tz
         self.report.rejects.sort(key=lambda r: r[0])
@@ -232,13 +285,17 @@ class SyslogParser:
 
 
 def read_syslog(path: Path, *, year: int | None = None, tz: str = "Asia/Jakarta", progress: bool = False,
-                chunk_lines: int = CHUNK_LINES, source: str = "syslog", enrich: Enricher | None = None) -> LogResult:
+                chunk_lines: int = CHUNK_LINES, source: str = "syslog", enrich: Enricher | None = None,
+                engine: str = "auto") -> LogResult:
     """Read a syslog file (RFC 3164, RFC 3339 layout, RFC 5424; plain or gzip) into the event table.
 
     ``year``/``tz`` apply to lines that lack them (see module doc); ``source`` and ``enrich`` let
     the auth and iptables readers reuse this parser and add their semantics chunk by chunk.
+    ``engine``: ``auto`` (RFC 3164 headers by the compiled scanner of :mod:`sopkit.logs.fastsyslog`
+    when numba is importable), ``compiled`` (that or a :class:`ParameterError`), ``regex`` (RE2
+    only); all give the same table and rejections.
     """
-    parser = SyslogParser(Path(path), source=source, year=year, tz=tz, enrich=enrich)
-    for chunk in iter_chunks(Path(path), parser.report, chunk_lines, progress):
-        parser.feed(chunk)
+    parser = SyslogParser(Path(path), source=source, year=year, tz=tz, enrich=enrich, engine=engine)
+    for first, block in iter_blocks(Path(path), parser.report, progress):
+        parser.feed_block(first, block, chunk_lines)
     return parser.finish()
