@@ -253,6 +253,34 @@ def test_block_boundaries_do_not_matter(tmp_path, monkeypatch, block):
         assert stream.stats.records == len(frames) - name.startswith("cut")
 
 
+def test_released_pages_do_not_change_batches(tmp_path, monkeypatch):
+    """Consumed pages of the mapping are released (madvise) block by block; the batches stay identical."""
+    import mmap
+
+    from sopkit.capture import fastscan
+
+    monkeypatch.setattr(fastscan, "BLOCK", 3 * mmap.PAGESIZE + 5)
+    monkeypatch.setattr(fastscan, "RELEASE", 1)
+    released: list[int] = []
+    original = fastscan._Window.release
+
+    def spy(self, upto):
+        original(self, upto)
+        released.append(self.released)
+
+    monkeypatch.setattr(fastscan._Window, "release", spy)
+    frames = [eth(tcp4(payload=bytes([i % 251]) * (300 + 7 * i))) for i in range(300)] + mixed_frames()
+    pcap = pcap_bytes([(T0 + i, f) for i, f in enumerate(frames)])
+    ng = ng_shb() + ng_idb(1, tsresol=9) + b"".join(ng_epb(0, T0 + i, f) for i, f in enumerate(frames))
+    for name, data in (("r.pcap", pcap), ("r.pcapng", ng)):
+        released.clear()
+        stream = assert_equivalent(write(tmp_path / name, data), batch_sizes=(7, 1 << 16))
+        assert stream.stats.records == len(frames)
+        steps = sorted(set(released))
+        assert len(steps) > 10 and steps[-1] > len(data) - 4 * fastscan.BLOCK, (name, steps[-3:], len(data))
+        assert all(s % mmap.PAGESIZE == 0 for s in steps)
+
+
 def test_pcapng_timestamp_out_of_range_is_counted(tmp_path):
     data = (ng_shb() + ng_idb(1, tsresol=0) + ng_epb(0, 1_700_000_000, eth(udp4()))
             + ng_epb(0, 2**62, eth(udp4())) + ng_epb(0, 1_700_000_001, eth(icmp4())))

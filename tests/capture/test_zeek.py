@@ -68,3 +68,39 @@ def test_score_counts_mismatches():
     other.loc[other["proto"] == "tcp", "history"] = "S"
     s = score_against_baseline(df, other)
     assert s["history"] == 1 and any(m[1] == "history" for m in s["mismatches"])
+
+
+def test_conn_log_writer_blocks_equal_one_write(tmp_path):
+    import io
+
+    from sopkit.capture.zeek import ConnLogWriter
+    from sopkit.errors import SopkitError
+
+    df = _flows()
+    whole = write_conn_log(df, tmp_path / "whole.log").read_text()
+    with ConnLogWriter(tmp_path / "blocks.log") as w:
+        assert w.write(df.iloc[:1]) == 1 and w.write(df.iloc[:0]) == 0 and w.write(df.iloc[1:]) == 1
+        assert not (tmp_path / "blocks.log").exists()  # only renamed into place at close
+    assert w.rows == 2
+
+    def body(text):  # the #open/#close stamps may differ by a second
+        return [ln for ln in text.splitlines() if not ln.startswith(("#open", "#close"))]
+
+    blocks = (tmp_path / "blocks.log").read_text()
+    assert body(blocks) == body(whole) and blocks.rstrip().splitlines()[-1].startswith("#close")
+    buf = io.StringIO()
+    w = ConnLogWriter(stream=buf)
+    w.write(df)
+    assert w.close() is None and body(buf.getvalue()) == body(whole)
+    # an error inside the block: the existing log is untouched, no temporary file remains
+    with pytest.raises(SopkitError, match="lacks conn.log columns"):
+        with ConnLogWriter(tmp_path / "whole.log") as w:
+            w.write(df)
+            w.write(df.drop(columns=["history"]))
+    assert (tmp_path / "whole.log").read_text() == whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.log", "whole.log"]
+    with pytest.raises(SopkitError, match="exactly one"):
+        ConnLogWriter()
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(SopkitError, match="plain"):
+        ConnLogWriter(tmp_path / "plain" / "conn.log")
