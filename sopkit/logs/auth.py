@@ -137,56 +137,85 @@ def _mask(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+class _Column:
+    """One output column built without Python objects: value pieces plus, per row, an index into them."""
+
+    def __init__(self, n: int) -> None:
+        self.pieces: list[pa.Array] = []
+        self.size = 0
+        self.pos = np.full(n, -1, dtype=np.int64)
+
+    def put(self, rows: np.ndarray, values: pa.Array) -> None:
+        """Row ``rows[k]`` gets ``values[k]``; a later put for the same row wins."""
+        self.pieces.append(values)
+        self.pos[rows] = self.size + np.arange(len(rows))
+        self.size += len(rows)
+
+    def array(self) -> pa.Array:
+        values = pa.concat_arrays([*self.pieces, pa.nulls(1, pa.string())]) if self.pieces else pa.nulls(1, pa.string())
+        return values.take(pa.array(np.where(self.pos < 0, len(values) - 1, self.pos)))
+
+
 def enrich_auth(cols: dict[str, pa.Array]) -> dict[str, pa.Array]:
     """Add the auth columns to one chunk's parsed syslog columns (see :data:`RULES`)."""
     n = len(cols["message"])
     base = pc.utf8_lower(pc.replace_substring_regex(pc.fill_null(cols["program"], ""), r"\(.*$", ""))
     free = np.ones(n, dtype=bool)
-    out: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object)
-                                  for c in ("action", "outcome", *dict.fromkeys(FIELD_COLUMNS.values()))}
+    rule_of = np.full(n, -1, dtype=np.int64)
+    out = {c: _Column(n) for c in dict.fromkeys(FIELD_COLUMNS.values())}
     message = pc.fill_null(cols["message"], "")
     programs: dict[tuple[str, ...], np.ndarray] = {}
-    hints: dict[tuple[str, bool], np.ndarray] = {}
-    for rule in RULES:
+    prefixes: dict[str, np.ndarray] = {}
+    for k, rule in enumerate(RULES):
         cand = free
         if rule.programs is not None:
             if rule.programs not in programs:
                 programs[rule.programs] = _mask(pc.is_in(base, value_set=pa.array(rule.programs)))
             cand = cand & programs[rule.programs]
-        hint = rule.prefix()
-        if hint[0]:
-            if hint not in hints:
-                hints[hint] = _mask(pc.starts_with(message, hint[0]) if hint[1] else pc.match_substring(message, hint[0]))
-            cand = cand & hints[hint]
+        literal, at_start = rule.prefix()
+        if literal and at_start:  # one cheap pass over the chunk per distinct prefix
+            if literal not in prefixes:
+                prefixes[literal] = _mask(pc.starts_with(message, literal))
+            cand = cand & prefixes[literal]
         idx = np.flatnonzero(cand)
         if not len(idx):
             continue
-        groups, hit = extract(message.take(pa.array(idx)), rule.pattern)
+        sub = message.take(pa.array(idx))
+        if literal and not at_start:  # substring search is slower: only over this rule's candidates
+            inside = _mask(pc.match_substring(sub, literal))
+            idx, sub = idx[inside], sub.filter(pa.array(inside))
+            if not len(idx):
+                continue
+        groups, hit = extract(sub, rule.pattern)
         rows = idx[hit]
         if not len(rows):
             continue
         free[rows] = False
-        out["action"][rows] = rule.action
+        rule_of[rows] = k
         for name, arr in groups.items():
-            values = take(arr, hit).to_numpy(zero_copy_only=False)
-            col = out[FIELD_COLUMNS[name]]
-            keep = values != ""
-            col[rows[keep]] = values[keep]
-        if rule.outcome == "error?":
-            out["outcome"][rows] = np.where(out["auth.error"][rows] == None, "success", "failure")  # noqa: E711
-        else:
-            out["outcome"][rows] = rule.outcome
-    ip = pa.array(out["src_ip"], pa.string())
+            values = take(arr, hit)
+            keep = _mask(pc.not_equal(values, ""))
+            out[FIELD_COLUMNS[name]].put(rows[keep], values.filter(pa.array(keep)))
+    matched = rule_of >= 0
+    rule_idx = pa.array(rule_of, mask=~matched)
+    outcome = pa.array([r.outcome if r.outcome != "error?" else None for r in RULES], pa.string()).take(rule_idx)
+    errors = out["auth.error"].pos >= 0
+    checked = np.isin(rule_of, [k for k, r in enumerate(RULES) if r.outcome == "error?"])
+    if checked.any():
+        outcome = pc.if_else(pa.array(checked), pa.array(np.where(errors, "failure", "success")), outcome)
+    ip = out["src_ip"].array()
     is_ip = pc.fill_null(pc.match_substring_regex(ip, IP_LIKE), True)
     result = dict(cols)
-    for name, values in out.items():
+    result["action"] = pa.array([r.action for r in RULES], pa.string()).take(rule_idx)
+    result["outcome"] = outcome
+    for name, column in out.items():
         if name == "src_ip":
             result["src_ip"] = pc.if_else(is_ip, ip, None)
             result["auth.rhost"] = pc.if_else(is_ip, None, ip)
         elif name in INT_COLUMNS:
-            result[name] = pc.cast(pa.array(values, pa.string()), pa.int64())
+            result[name] = pc.cast(column.array(), pa.int64())
         else:
-            result[name] = pa.array(values, pa.string())
+            result[name] = column.array()
     return result
 
 
