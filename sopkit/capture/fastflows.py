@@ -66,9 +66,11 @@ class FastFlowTable:
                  local_nets: Sequence[str] | None = None, report_gaps_for_partial: bool = False,
                  dns_session_timeout: float = 10.0, uid_seed: int = 0, capacity: int = 1024) -> None:
         from sopkit.capture import fastconn as K
+        from sopkit.capture import fasttable
         from sopkit.capture.fastsha1 import sha1_rows
 
         self.K = K
+        self.T = fasttable
         self._sha1 = sha1_rows
         dns = float(dns_session_timeout)
         self.opt = np.array([int(float(tcp_inactivity) * NS), int(float(udp_inactivity) * NS),
@@ -173,7 +175,7 @@ class FastFlowTable:
         tkeys = self._tunnel_keys(batch)
         i = 0
         while True:
-            i = self.K.process(self.st, i, *args, tkeys, self.opt, self.tab)
+            i = self.T.process(self.st, i, *args, tkeys, self.opt, self.tab)
             self._drain()
             if i >= n:
                 return
@@ -183,7 +185,7 @@ class FastFlowTable:
         """Remove every live connection (end of input); the frame of all rows not popped yet."""
         self._drain()
         self._grow()
-        self.K.finish(self.st)
+        self.T.finish(self.st)
         self._drain()
         return self.pop_frame()
 
