@@ -3,11 +3,13 @@
 
 What: the same connections, row values, uids and DataFrame as :func:`sopkit.capture.flows.build_flows`
 (Zeek conn.log semantics, see :mod:`sopkit.capture.flows`), but the per-packet work runs in the
-numba kernels of :mod:`sopkit.capture.fastconn` over columnar batches, with connection state in
-numpy arrays indexed by a slot, a key → slot open-addressing hash table and a timer heap in arrays.
-State persists across batches (streaming): memory is bounded by the live connections, removed
-connections are emitted as rows and their slots reused.  Only row finalization (uid,
-community_id, address text, floats) runs in Python, once per connection.
+numba kernels of :mod:`sopkit.capture.fastconn` (and its sibling modules) over columnar batches,
+with connection state in numpy arrays indexed by a slot, a key → slot open-addressing hash table
+and a timer heap in arrays.  State persists across batches (streaming): memory is bounded by the
+live connections, removed connections are emitted as integer rows and their slots reused.
+Community ids are computed per drained chunk (compiled SHA-1 without the GIL, so it overlaps the
+decoding of the next block in :func:`prefetch`'s thread); the DataFrame is built column by column
+by :func:`sopkit.capture.fastrows.rows_frame` — no per-row Python.
 
 Why numba: the state machine is branchy scalar code (no numpy vectorization applies) and must run
 at millions of packets per second.  numba is imported only when a :class:`FastFlowTable` is made,
