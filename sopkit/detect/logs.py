@@ -421,3 +421,79 @@ def detect_log_all(result: LogResult, thresholds: LogThresholds | None = None, n
             recommendation_id="Periksa berkas dan pengiriman log-nya.",
             recommendation_en="Check the file and its log shipping."))
     return found
+
+
+# -- tables for the report (the notebook only lays them out) ------------------------------------------
+
+def coverage(result: LogResult) -> pd.DataFrame:
+    """Per input file: detected format, first/last event (UTC), events and rejected lines."""
+    ev = result.events
+    rej = pd.Series([r.file for r in result.rejections], dtype="object").value_counts()
+    rows = []
+    for file, fmt in result.formats.items():
+        mine = ev[ev["file"] == file] if "file" in ev else ev.iloc[0:0]
+        rows.append({"file": file, "format": fmt, "first": mine["ts"].min() if len(mine) else pd.NaT,
+                     "last": mine["ts"].max() if len(mine) else pd.NaT, "events": len(mine),
+                     "rejected": int(rej.get(file, 0))})
+    out = pd.DataFrame(rows, columns=["file", "format", "first", "last", "events", "rejected"])
+    for col in ("first", "last"):
+        out[col] = pd.to_datetime(out[col], utc=True)
+    return out
+
+
+def pivot(events: pd.DataFrame, column: str, n: int = 10) -> pd.DataFrame:
+    """Top ``n`` values of ``column`` (src_ip, user, host) by events: events, failures, first, last."""
+    ev = events[_col(events, column).notna()]
+    if ev.empty:
+        return pd.DataFrame(columns=["value", "events", "failures", "first", "last"])
+    failed = _col(ev, "outcome").eq("failure").fillna(False) | _col(ev, "http_status").ge(400).fillna(False)
+    g = ev.assign(failed=failed).groupby(column).agg(events=("ts", "size"), failures=("failed", "sum"),
+                                                     first=("ts", "min"), last=("ts", "max"))
+    g = g.sort_values(["events", "failures"], ascending=False, kind="stable").head(n)
+    return g.reset_index().rename(columns={column: "value"})
+
+
+def triage(findings: Iterable[Finding], minimum: str = "medium", lang: str | None = None) -> pd.DataFrame:
+    """Findings of ``minimum`` severity and above, most severe first: the anomaly list handed to triage.
+
+    With ``lang`` the severity is the report language's word (``kritis``…), else the stable English id.
+    """
+    from sopkit.findings import SEVERITIES
+    from sopkit.report.findings import severity_word
+
+    keep = [f for f in findings if SEVERITIES.index(f.severity) >= SEVERITIES.index(minimum)]
+    keep.sort(key=lambda f: (-SEVERITIES.index(f.severity), -f.score, f.first_seen))
+    rows = [{"id": f.id, "title": f.title, "severity": severity_word(f.severity, lang) if lang else f.severity,
+             "first": f.first_seen, "last": f.last_seen,
+             "entities": "; ".join(f"{k}: {', '.join(map(str, v[:5]))}" for k, v in f.entities.items())}
+            for f in keep]
+    out = pd.DataFrame(rows, columns=["id", "title", "severity", "first", "last", "entities"])
+    for col in ("first", "last"):
+        out[col] = pd.to_datetime(out[col], utc=True)
+    return out
+
+
+def sigma_levels(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Sigma alerts counted per level (critical first) and rule."""
+    if alerts.empty:
+        return pd.DataFrame(columns=["level", "rule_title", "count"])
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
+    g = alerts.groupby(["level", "rule_title"]).size().rename("count").reset_index()
+    return g.sort_values(["level", "count"], key=lambda s: s.map(order) if s.name == "level" else -s,
+                         kind="stable").reset_index(drop=True)
+
+
+def period_bound(text: str, zone: str = "WIB") -> pd.Timestamp | None:
+    """A report period bound such as ``24-11-2026 00:00`` (or ``… 24:00``) in the office zone, as UTC."""
+    from sopkit.errors import ParameterError
+    from sopkit.timezones import resolve_zone
+
+    if not text:
+        return None
+    day, _, clock = text.strip().partition(" ")
+    extra = pd.Timedelta(days=1) if clock.startswith("24:") else pd.Timedelta(0)
+    try:
+        ts = pd.to_datetime(f"{day} {'00:' + clock[3:] if extra else clock}".strip(), dayfirst=True) + extra
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"period bound {text!r}: expected DD-MM-YYYY HH:MM ({exc})") from exc
+    return ts.tz_localize(resolve_zone(zone)[1]).tz_convert("UTC")

@@ -121,6 +121,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dir_outbound": ("Keluar", "Outbound"),
     "dir_inbound": ("Masuk", "Inbound"),
     "dir_external": ("Eksternal", "External"),
+    "log_title": ("Laporan Analisis Log Keamanan (Daftar Security Log Analysis)", "Security Log Analysis Report"),
+    "log_format": ("Format", "Format"),
+    "events": ("Peristiwa", "Events"),
+    "failures": ("Gagal", "Failures"),
+    "sigma_alerts": ("Peringatan aturan Sigma", "Sigma rule alerts"),
+    "sigma_loaded": ("Aturan dimuat", "Rules loaded"),
+    "sigma_skipped": ("Aturan dilewati", "Rules skipped"),
+    "sigma_evaluated": ("Aturan dievaluasi", "Rules evaluated"),
+    "sigma_fired": ("Aturan terpicu", "Rules fired"),
+    "sigma_alert_count": ("Jumlah peringatan", "Alerts"),
+    "level": ("Tingkat", "Level"),
+    "rule": ("Aturan", "Rule"),
+    "pivot_src_ip": ("Alamat IP sumber teratas", "Top source IPs"),
+    "pivot_user": ("Akun teratas", "Top users"),
+    "pivot_host": ("Host teratas", "Top hosts"),
+    "triage_list": ("Daftar anomali untuk triase", "Anomaly list for triage"),
+    "finding_id": ("ID temuan", "Finding id"),
 }
 
 
