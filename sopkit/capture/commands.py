@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from sopkit.errors import CaptureError, ParameterError, SopkitError
+
+if TYPE_CHECKING:  # pandas is imported when a command runs, not when the CLI parser is built
+    import pandas as pd
 
 #: rows gathered before a block is written when streaming (``--chunk-rows``)
 CHUNK_ROWS = 50_000
@@ -150,15 +151,19 @@ def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = 
     connections to ``sink`` (an object with ``write(df)``) in blocks of at least ``chunk_rows`` rows
     (the last block may be smaller), in removal order; returns the number of rows written.
 
-    Memory is bounded by the live connections plus one block, whatever the length of the capture.
+    The table is asked for its removed rows after every ``chunk_rows`` packets, so memory is bounded
+    by the live connections plus about two blocks, whatever the length of the capture.
     With ``threads`` the batches are decoded in a background thread while the flow kernel runs.
     """
+    import pandas as pd
+
     from sopkit.capture.fastflows import prefetch
 
     if chunk_rows < 1:
         raise ParameterError(f"--chunk-rows must be at least 1, not {chunk_rows}")
     pending: list[pd.DataFrame] = []
     held = written = 0
+    fed = 0  # packets given to the table since the last pop_frame
 
     def flush(final: bool) -> int:
         nonlocal pending, held
@@ -172,6 +177,12 @@ def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = 
 
     for batch in prefetch(batches) if threads else batches:
         table.add_batch(batch)
+        fed += len(batch)
+        # each pop_frame has a fixed cost (~5 ms); the rows removed since the last one are at most
+        # the packets fed since, so popping every chunk_rows packets keeps both small
+        if fed < chunk_rows:
+            continue
+        fed = 0
         df = table.pop_frame()
         if len(df):
             pending.append(df)
@@ -274,7 +285,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--engine", choices=("fast", "exact"), default="fast",
                    help="fast: compiled decoder and flow engine (default); exact: the per-packet reference "
-                        "path (same output, slower)")
+                        "path (same rows, always written sorted; slower)")
     p.add_argument("--sort", action="store_true",
                    help="hold every connection and write the table sorted by start time (ts, uid), as the "
                         "library returns it; memory grows with the number of connections (default: stream "
