@@ -269,3 +269,22 @@ def test_threads_on_and_off_give_the_same_frame():
     got = [build_flows_fast(batches(pk, 13), threads=t) for t in (True, False)]
     pd.testing.assert_frame_equal(got[0], got[1])
     pd.testing.assert_frame_equal(got[0], build_flows(pk))
+
+
+def test_rows_frame_computes_community_ids_when_not_given():
+    from sopkit.capture.fastrows import rows_frame
+
+    pk = session(0, A, B, 40000, 80) + session(1, A6, B6, 40001, 443) + [udp(2, A, C, 53000, 53, 30)]
+    ft = FastFlowTable()
+    for b in batches(pk, 5):
+        ft.add_batch(b)
+    ft._drain()
+    ft._grow()
+    ft.T.finish(ft.st)
+    ft._drain()
+    fields = [c[0] for c in ft._chunks]
+    cid = [c[3] for c in ft._chunks]
+    given = rows_frame(ft.K, list(fields), {}, {}, 0, [], list(cid))
+    computed = rows_frame(ft.K, list(fields), {}, {}, 0, [])
+    pd.testing.assert_frame_equal(given, computed)
+    pd.testing.assert_frame_equal(computed, build_flows(pk))
