@@ -107,12 +107,22 @@ def _blocks(fh: io.BufferedIOBase, report: ReadReport, bar: tqdm | None, raw_fh)
         size += len(piece)
         done = not piece
         if size >= BLOCK_BYTES or done:
-            block = rest + b"".join(buf)
+            pieces = [rest, *buf]
             buf, size = [], 0
-            cut = len(block) if done and error is None else block.rfind(b"\n") + 1
-            rest = block[cut:]
-            if cut:
-                yield block[:cut]
+            if done and error is None:
+                block, rest = b"".join(pieces), b""
+            else:  # cut after the last newline, joining each byte once (not join, then slice)
+                k = len(pieces) - 1
+                while k >= 0 and pieces[k].rfind(b"\n") < 0:
+                    k -= 1
+                if k < 0:
+                    block, rest = b"", b"".join(pieces)
+                else:
+                    cut = pieces[k].rfind(b"\n") + 1
+                    block = b"".join([*pieces[:k], pieces[k][:cut]])
+                    rest = b"".join([pieces[k][cut:], *pieces[k + 1:]])
+            if block:
+                yield block
             if done:
                 break
     if error is not None:
