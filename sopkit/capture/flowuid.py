@@ -27,6 +27,7 @@ D1, D2 = 10, 7  #: base-62 digits taken from lane 1 and lane 2
 MOD1, MOD2 = 62**D1, 62**D2
 ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 WIDTH = 1 + D1 + D2  #: characters of a uid
+_CHARS = ALPHABET.decode("ascii")
 
 
 def _mix(x: int) -> int:
@@ -36,11 +37,11 @@ def _mix(x: int) -> int:
 
 
 def _digits(v: int, n: int) -> str:
-    out = []
+    out = ""
     for _ in range(n):
         v, r = divmod(v, 62)
-        out.append(chr(ALPHABET[r]))
-    return "".join(reversed(out))
+        out = _CHARS[r] + out
+    return out
 
 
 def flow_uid(seed: int, ordinal: int, start_ns: int, proto: int, a: tuple[bytes, int],
@@ -51,12 +52,16 @@ def flow_uid(seed: int, ordinal: int, start_ns: int, proto: int, a: tuple[bytes,
         a, b = b, a
     ver = 4 if len(a[0]) == 4 else 6
     av, bv = int.from_bytes(a[0], "big"), int.from_bytes(b[0], "big")
-    fields = (ordinal, start_ns, proto | (ver << 8), av >> 64, av & M64, a[1] | (b[1] << 16), bv >> 64, bv & M64)
+    fields = (ordinal & M64, start_ns & M64, proto | (ver << 8), av >> 64, av & M64, a[1] | (b[1] << 16), bv >> 64,
+              bv & M64)
     words = []
     for lane in _LANES:
         h = _mix((seed & M64) ^ lane)
-        for f in fields:
-            h = _mix(h ^ (f & M64))
+        for f in fields:  # _mix(h ^ f), inlined: this runs for every connection of FlowTable
+            x = h ^ f
+            x = ((x ^ (x >> 30)) * _C1) & M64
+            x = ((x ^ (x >> 27)) * _C2) & M64
+            h = x ^ (x >> 31)
         words.append(h)
     return "C" + _digits(words[0] % MOD1, D1) + _digits(words[1] % MOD2, D2)
 
