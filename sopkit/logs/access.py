@@ -69,7 +69,6 @@ INT_COLUMNS = {"http_status", "bytes", "access.bytes_in", "dst_port", "src_port"
 ESCAPED_COLUMNS = ("url", "user", "access.referrer", "user_agent", "request")
 NULLABLE_COLUMNS = ("user", "access.ident", "access.referrer", "user_agent")  #: ``-`` or empty → null
 ENGINES = ("auto", "compiled", "regex")
-MAX_BLOCK = (1 << 31) - 1  #: larger blocks (one giant line) exceed Arrow's int32 string offsets
 _TIME_STRICT = (r"\[(?P<tD>\d{1,2})/(?P<tM>[A-Z][a-z]{2})/(?P<tY>\d{4}):(?P<th>\d\d):(?P<tm>\d\d):(?P<ts>\d\d)"
                 r" (?P<tz>[+-]\d{4})\]")
 _QUOTED_STRICT = r'(?:[^"\\]|\\.)*'
@@ -179,7 +178,7 @@ class AccessParser:
 
     def feed_block(self, first: int, block: bytes, chunk_lines: int = CHUNK_LINES) -> None:
         """Parse one block of whole lines starting at line ``first``: compiled scanner, exact path for the rest."""
-        if self.scanner is None or len(block) > MAX_BLOCK:
+        if self.scanner is None:
             numbers, lines = split_block(block, first, self.report)
             for k in range(0, len(lines), chunk_lines):
                 self.feed(Chunk(numbers[k:k + chunk_lines], lines[k:k + chunk_lines]))
@@ -256,6 +255,7 @@ class AccessParser:
         result = LogResult(conform(pd.DataFrame()), self.report.rejections(), {}, {str(self.path): "access"})
         if not tables:
             return result
+        tables = [_large(t) for t in tables]
         table = pa.concat_tables(tables, promote_options="default")
         line = table.column("line")
         if len(line) > 1 and not pc.all(pc.greater_equal(line.slice(1), line.slice(0, len(line) - 1))).as_py():
@@ -264,15 +264,24 @@ class AccessParser:
         order = list(dict.fromkeys(c for fmt in self.formats for c in _column_order(fmt)))
         names = [c for c in order if c in table.column_names] + [c for c in table.column_names if c not in order]
         cols = {"ts": pc.cast(table.column("_utc"), pa.timestamp("ns", tz="UTC")),
-                "source": pa.repeat(pa.scalar("access"), n), "file": pa.repeat(pa.scalar(str(self.path)), n)}
+                "source": pa.repeat(pa.scalar("access", pa.large_string()), n),
+                "file": pa.repeat(pa.scalar(str(self.path), pa.large_string()), n)}
         cols.update((c, table.column(c)) for c in names if c != "_utc")
         for name, dtype in EVENT_DTYPES.items():
             if name not in cols:
-                cols[name] = pa.nulls(n, pa.int64() if dtype == "Int64" else pa.string())
+                cols[name] = pa.nulls(n, pa.int64() if dtype == "Int64" else pa.large_string())
         events = frame_from_tables([pa.table(cols)])
         events["ts"] = events["ts"].astype("datetime64[ns, UTC]")
         result.events = conform(events)
         return result
+
+
+def _large(table: pa.Table) -> pa.Table:
+    """``string`` columns as ``large_string`` (the compiled scanner's type, and pandas' own)."""
+    if not any(pa.types.is_string(f.type) for f in table.schema):
+        return table
+    return table.cast(pa.schema([f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f
+                                 for f in table.schema]))
 
 
 def _column_order(fmt: LogFormat) -> list[str]:

@@ -6,7 +6,7 @@ numba kernel walks a block of whole lines once per line: it records where each f
 ends in the block, parses status/size/port digits and the ``[10/Oct/2026:13:55:36 +0700]`` time
 (days-from-civil arithmetic and the line's own UTC offset), and splits ``%r`` into method, URL and
 protocol. String columns are then gathered from those offsets in one compiled copy and wrapped as
-Arrow arrays, so no Python object is made per line.
+Arrow ``large_string`` arrays, so no Python object is made per line.
 
 Why our own scanner: one :func:`pyarrow.compute.extract_regex` pass costs ~3 s per million lines and
 a Python ``re`` loop more; the SOP's volumes need ≥ 500k lines/s on one core.
@@ -34,7 +34,6 @@ MATCH, NOMATCH, UNSURE = 0, 1, 2
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_KEYS = np.array([(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in MONTHS], dtype=np.int64)
 _WS = b" \t\n\r\f"  #: RE2's \s (ASCII only; \v is not in it)
-MAX_BLOCK = (1 << 31) - 1  #: int32 Arrow offsets
 
 
 class Unsupported(ValueError):
@@ -311,13 +310,16 @@ def scan(buf, starts, ends, force, ops, bounds, lits, months, req, fmt, fs, fe, 
 def build(buf, fs, fe, rows, spec):
     """String columns of ``rows``: one data buffer, per column offsets (relative), data start and length, validity.
 
+    Offsets are int64 (Arrow ``large_string``), the type pandas keeps its string columns in, so
+    no cast copies them again.
+
     ``spec[c]`` is (slot, unescape, nullable): nullable columns are null when empty or ``-``, others
     when the slot's start is -1; ``unescape`` undoes Apache's ``\\"`` and ``\\\\`` left to right, as
     ``access._columns`` does.
     """
     n = len(rows)
     ncol = len(spec)
-    offsets = np.empty((ncol, n + 1), np.int32)
+    offsets = np.empty((ncol, n + 1), np.int64)
     valid = np.empty((ncol, n), np.bool_)
     base = np.zeros(ncol + 1, np.int64)
     for c in range(ncol):
@@ -464,7 +466,7 @@ class FastScanner:
                     continue
                 nulls = len(rows) - int(np.count_nonzero(valid[c]))
                 bitmap = pa.py_buffer(np.packbits(valid[c], bitorder="little")) if nulls else None
-                cols[column] = pa.StringArray.from_buffers(
+                cols[column] = pa.LargeStringArray.from_buffers(
                     len(rows), pa.py_buffer(offsets[c]), pa.py_buffer(data[base[c]:base[c] + length[c]]), bitmap, nulls)
             cols["_utc"] = pa.array(utc[rows])
             tables.append(pa.table(cols))
