@@ -143,6 +143,25 @@ def _utc_ns(g: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray]:
     return naive - offset * 1_000_000_000, ok & ok_t
 
 
+def _bad_numbers(fmt: LogFormat, g: dict[str, pa.Array]) -> np.ndarray | None:
+    """Per row, why a numeric field cannot be an int64 (more than 18 digits, or not digits in quotes), else None.
+
+    Such a line is rejected with that reason rather than failing the whole read in the cast.
+    """
+    out = None
+    for group, column in fmt.columns.items():
+        if column not in INT_COLUMNS:
+            continue
+        good = np.asarray(pc.fill_null(pc.match_substring_regex(g[group], r"^(?:\d{1,18}|-)?$"), True)
+                          .to_numpy(zero_copy_only=False), dtype=bool)
+        if good.all():
+            continue
+        if out is None:
+            out = np.full(len(good), None, dtype=object)
+        out[~good & (out == None)] = f"{column} is not a number up to 18 digits"  # noqa: E711
+    return out
+
+
 def _columns(fmt: LogFormat, g: dict[str, pa.Array]) -> dict[str, pa.Array]:
     cols: dict[str, pa.Array] = {}
     for group, column in fmt.columns.items():
@@ -212,13 +231,19 @@ class AccessParser:
                 continue
             g = {k: take(v, hit) for k, v in g.items()}
             rows = idx[hit]
+            raw = take(sub, hit)
+            left[rows] = False
+            bad = _bad_numbers(fmt, g)
+            if bad is not None:
+                for r, why in zip(rows[bad.nonzero()[0]], bad[bad.nonzero()[0]], strict=True):
+                    self.report.reject(int(chunk.numbers[r]), why, chunk.lines[r])
+                keep = np.asarray(bad == None)  # noqa: E711
+                g, rows, raw = {k: take(v, keep) for k, v in g.items()}, rows[keep], take(raw, keep)
             utc, ok = _utc_ns(g)
-            cols = {"line": pa.array(chunk.numbers[rows]), **_columns(fmt, g), "raw": take(sub, hit),
-                    "_utc": pa.array(utc)}
+            cols = {"line": pa.array(chunk.numbers[rows]), **_columns(fmt, g), "raw": raw, "_utc": pa.array(utc)}
             self.tables.append(pa.table(cols).filter(pa.array(ok)))
             for r in rows[~ok]:
                 self.report.reject(int(chunk.numbers[r]), "unreadable time", chunk.lines[r])
-            left[rows] = False
         slow = [self._lenient(int(chunk.numbers[i]), chunk.lines[i]) for i in np.flatnonzero(left)]
         slow = [row for row in slow if row is not None]
         if slow:
@@ -238,6 +263,10 @@ class AccessParser:
                 self.report.reject(number, f"unreadable time {m['time']!r}", text)
                 return None
             g = {k: pa.array([v], pa.string()) for k, v in m.groupdict().items() if k != "time"}
+            bad = _bad_numbers(fmt, g)
+            if bad is not None:
+                self.report.reject(number, bad[0], text)
+                return None
             cols = {k: v[0].as_py() for k, v in _columns(fmt, g).items()}
             return {"line": number, **cols, "raw": text, "_utc": int(when.timestamp()) * 1_000_000_000}
         self.report.reject(number, f"not in {self.label} log format", text)

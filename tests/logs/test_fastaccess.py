@@ -148,3 +148,18 @@ def test_custom_formats_and_engines(tmp_path):
     assert len(read_access(glued, log_format="%h%l %t").events) == 1
     with pytest.raises(ParameterError, match="engine"):
         read_access(path, engine="turbo")
+
+
+def test_numbers_beyond_int64_are_rejected_not_fatal(tmp_path):
+    path = tmp_path / "numbers.log"
+    path.write_text(f'10.0.0.1 - - {T} "GET / HTTP/1.1" 200 99999999999999999999 "-" "-"\n'
+                    f'10.0.0.1 - - {T} "GET / HTTP/1.1" 200 999999999999999999 "-" "-"\n')
+    result = _same(path)
+    assert list(result.events["bytes"]) == [999_999_999_999_999_999]
+    assert [(r.line, r.reason) for r in result.rejections] == [(1, "bytes is not a number up to 18 digits")]
+    quoted = tmp_path / "quoted.log"
+    quoted.write_text(f'10.0.0.1 {T} "200"\n10.0.0.1 {T} "OK"\n10.0.0.1 {T} ""\n')
+    result = _same(quoted, log_format='%h %t \\"%>s\\"')
+    assert list(result.events["http_status"].astype(object).where(result.events["http_status"].notna(), None)) == [
+        200, None]
+    assert [(r.line, r.reason) for r in result.rejections] == [(2, "http_status is not a number up to 18 digits")]
