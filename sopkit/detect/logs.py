@@ -61,8 +61,9 @@ def _col(ev: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _target(ev: pd.DataFrame) -> pd.Series:
-    """The host an event is about: its logged host, else the file it came from."""
-    return _col(ev, "host").fillna(_col(ev, "file")).fillna("?").astype(str)
+    """The host an event is about: its logged host, else the name of the file it came from."""
+    files = _col(ev, "file").astype("string").str.replace(r"^.*[/\\]", "", regex=True)
+    return _col(ev, "host").fillna(files).fillna("?").astype(str)
 
 
 def _secs(ts: pd.Series) -> np.ndarray:

@@ -43,6 +43,16 @@ def test_bruteforce_positive_and_negative():
     assert dl.detect_bruteforce(ev(failures("203.0.113.5", 30, step=3600)), TH) == []
 
 
+def test_web_login_bruteforce():
+    posts = [{"s": i * 2, "source": "access", "file": "/var/log/nginx/access.log", "src_ip": "192.0.2.44",
+              "http_method": "POST", "url": "/wp-login.php", "http_status": 200} for i in range(15)]
+    posts.append({"s": 40, "source": "access", "file": "/var/log/nginx/access.log", "src_ip": "10.0.0.8",
+                  "http_method": "POST", "url": "/wp-login.php", "http_status": 302})
+    found = dl.detect_bruteforce(ev(posts), TH)
+    assert [(f.entities["src_ip"], f.entities["host"], f.entities["service"], f.counts["failures"]) for f in found] == [
+        (["192.0.2.44"], ["access.log"], ["http"], 15.0)]
+
+
 def test_spraying_needs_many_accounts_few_tries():
     users = [f"u{i}" for i in range(8)]
     spray = dl.detect_spraying(ev(failures("203.0.113.7", 8, users=users)), TH)
