@@ -240,27 +240,29 @@ class SyslogParser:
             events = conform(df)
         else:
             ts = np.full(len(df), np.iinfo(np.int64).min, dtype=np.int64)
+
+            def ints(name: str) -> np.ndarray:  # numpy, not .loc: no pandas take per internal column
+                return df[name].to_numpy(dtype=np.int64, na_value=0)
+
             if "_utc" in df:
                 has = df["_utc"].notna().to_numpy()
-                ts[has] = df.loc[has, "_utc"].to_numpy(dtype=np.int64)
+                ts[has] = ints("_utc")[has]
             if "_mon" in df and df["_mon"].notna().any():
                 bsd = df["_mon"].notna().to_numpy()
                 base, how = self._base_year()
                 assumptions.update({"year": base, "year_from": how})
-                if df.loc[bsd, "_yoff"].nunique() > 1:
-                    assumptions["year_last"] = base + int(df.loc[bsd, "_yoff"].max())
-                year = base + df.loc[bsd, "_yoff"].to_numpy(dtype=np.int64)
-                naive, ok = civil_ns(year, df.loc[bsd, "_mon"].to_numpy(dtype=np.int64),
-                                     df.loc[bsd, "_day"].to_numpy(dtype=np.int64),
-                                     df.loc[bsd, "_secs"].to_numpy(dtype=np.int64))
+                yoff = ints("_yoff")[bsd]
+                if len(np.unique(yoff)) > 1:
+                    assumptions["year_last"] = base + int(yoff.max())
+                naive, ok = civil_ns(base + yoff, ints("_mon")[bsd], ints("_day")[bsd], ints("_secs")[bsd])
                 utc = np.full(len(naive), np.iinfo(np.int64).min, dtype=np.int64)
                 utc[ok] = localize(naive[ok], self.tz)
                 ts[bsd] = utc
                 self.assumed_tz = True
             bad = (ts == np.iinfo(np.int64).min) | ~df["_ok"].to_numpy(dtype=bool)
-            for line, raw in zip(df.loc[bad, "line"], df.loc[bad, "raw"], strict=True):
-                self.report.reject(int(line), "invalid date or time (or not valid in the zone)", raw)
             if bad.any():
+                for line, raw in zip(df.loc[bad, "line"], df.loc[bad, "raw"], strict=True):
+                    self.report.reject(int(line), "invalid date or time (or not valid in the zone)", raw)
                 df = df.loc[~bad]
             df = df.drop(columns=[c for c in df if c.startswith("_")])
             df["ts"] = pd.to_datetime(ts[~bad], unit="ns", utc=True)
