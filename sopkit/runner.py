@@ -26,6 +26,7 @@ from sopkit.params import input_files, notebook_parameters, sha256_file, validat
 from sopkit.timezones import utc_now
 
 INCOMPLETE_SUFFIX = ".incomplete"
+INTERACTIVE_TAG = "interactive"
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,10 @@ def _execute(
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata.setdefault("sopkit", {})
     nb.metadata["sopkit"].update({"run_id": run_id, "version": __version__})
+    # Cells tagged "interactive" (widgets, drill-downs) need a person at the screen: an unattended
+    # run skips them, and they come back unexecuted in the executed notebook for the analyst.
+    interactive = [(i, c) for i, c in enumerate(nb.cells) if INTERACTIVE_TAG in c.get("metadata", {}).get("tags", [])]
+    nb.cells = [c for c in nb.cells if INTERACTIVE_TAG not in c.get("metadata", {}).get("tags", [])]
     staged = cwd / f".{notebook.stem}.source.ipynb"
     nbformat.write(nb, str(staged))
     saved = {k: os.environ.get(k) for k in ("SOPKIT_RUN_ID", "SOPKIT_RUN_DIR")}
@@ -213,11 +218,24 @@ def _execute(
         )
     finally:
         staged.unlink(missing_ok=True)
+        if interactive and executed.exists():
+            _reinsert(executed, interactive)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _reinsert(executed: Path, cells: list[tuple[int, Any]]) -> None:
+    """Put the skipped interactive cells back, unexecuted, at their places in the executed notebook."""
+    import nbformat
+
+    out = nbformat.read(str(executed), as_version=4)
+    offset = 1 if any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in out.cells) else 0
+    for index, cell in cells:  # ascending: each insert lands where it stood in the source
+        out.cells.insert(min(index + offset, len(out.cells)), cell)
+    nbformat.write(out, str(executed))
 
 
 def current_run() -> tuple[str, Path | None]:

@@ -99,3 +99,17 @@ def test_killed_run_is_reaped_as_failed(tmp_path):
     record = json.loads((stale.with_name("traffic-080000") / "run.json").read_text())
     assert record["status"] == "failed" and f"pid {pid}" in record["error"]
     assert alive.is_dir(), "a run whose process still lives is left alone"
+
+
+def test_interactive_cells_are_skipped_and_kept_for_the_analyst(tmp_path):
+    nb = make_notebook(tmp_path / "drill.ipynb", PARAMS, "print('report part')",
+                       "import time\ntime.sleep(3600)  # a widget waiting for a person",
+                       "print('after')", tags={1: ["interactive"]})
+    result = run_notebook(nb, {"name": "x"}, outputs=tmp_path / "out", timeout=30)
+    executed = json.loads(result.notebook.read_text())
+    sources = ["".join(c["source"]) for c in executed["cells"]]
+    drill = next(c for c in executed["cells"] if "time.sleep(3600)" in "".join(c["source"]))
+    assert drill["metadata"]["tags"] == ["interactive"] and not drill.get("outputs")
+    assert sources.index("".join(drill["source"])) == sources.index("print('report part')") + 1
+    html = result.html.read_text()
+    assert "report part" in html and "after" in html and "sleep" not in html
