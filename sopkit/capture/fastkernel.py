@@ -41,7 +41,7 @@ def _be64(b, p):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _wsum(b, p, n):
     """One's-complement word sum (as a plain integer) of ``b[p:p+n]``, odd length zero-padded."""
     hi = np.int64(0)
@@ -55,7 +55,7 @@ def _wsum(b, p, n):
     return (hi << 8) + lo
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _csum(b, w, le, p, n):
     """Like :func:`_wsum` (congruent modulo 0xFFFF), summing 16-bit words of ``w`` (``b`` viewed as
     native words) on little-endian hosts: a native word is a byte-swapped network word, and a
@@ -82,7 +82,7 @@ def _csum(b, w, le, p, n):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _teredo(b, p, end, cap_end):
     """True when ``tunnels.teredo`` would find Teredo-encapsulated IPv6 at ``b[p:]`` (absolute offsets)."""
     end_cap = min(end, cap_end)
@@ -95,7 +95,7 @@ def _teredo(b, p, end, cap_end):
     return 40 + _be16(b, p + 4) == end - p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _link(b, off, cap, lt):
     """(ethertype, network offset, vlan, inner vlan, status) of one frame."""
     vlan = -1
@@ -154,7 +154,7 @@ def _link(b, off, cap, lt):
             return et, p, vlan, inner, NON_IP
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def decode_records(b, w, le, offs, caps, lts, verify, status, aux, src_hi, src_lo, dst_hi, dst_lo, ipv, proto_o,
                    tcpf, flags_o, sport_o, dport_o, win_o, iplen_o, plen_o, caplen_o, seq_o, ack_o, vlan_o, ivlan_o):
     """Decode every record; ``status`` gets FAST/SLOW/NON_IP (``aux``: the ethertype for NON_IP).
@@ -304,7 +304,7 @@ def _before(a, b, ts, starts, pos):
     return ta < tb or (ta == tb and a < b)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sift(heap, i, k, ts, starts, pos):
     while True:
         c = 2 * i + 1
@@ -318,7 +318,7 @@ def _sift(heap, i, k, ts, starts, pos):
         i = c
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def merge_heads(ts, starts, pos, ends, limit, src, rec):
     """``heapq.merge`` of several chunks' records by timestamp (ties: earlier chunk first).
 

@@ -64,14 +64,14 @@ class Chunk:
         return len(self.off)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _u32(b, p, big):
     if big:
         return (np.int64(b[p]) << 24) | (np.int64(b[p + 1]) << 16) | (np.int64(b[p + 2]) << 8) | np.int64(b[p + 3])
     return (np.int64(b[p + 3]) << 24) | (np.int64(b[p + 2]) << 16) | (np.int64(b[p + 1]) << 8) | np.int64(b[p])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan_pcap(b, pos, stop, big, rec_len, max_caplen, mult, off, cap, wire, ts):
     """Walk complete pcap records starting before ``stop``; returns (count, next pos, 1 if caplen implausible)."""
     n = 0
@@ -92,7 +92,7 @@ def _scan_pcap(b, pos, stop, big, rec_len, max_caplen, mult, off, cap, wire, ts)
     return n, pos, 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan_epb(b, pos, stop, big, if_lt, if_mult, if_div, if_off, off, cap, wire, ts, lt):
     """Walk plain Enhanced Packet Blocks from ``pos``; stops at anything else (returns count, pos).
 
