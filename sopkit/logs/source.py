@@ -5,7 +5,9 @@ and a :class:`ReadReport` that counts what needed repair, so that nothing is los
 UTF-8 bytes are kept as ``\\xNN`` escapes and counted, NUL-laden binary junk lines are rejected with
 their line numbers. A chunk is decoded in one ``bytes.decode`` + ``str.split`` when it is clean UTF-8
 without NULs (the common case, and the reason for reading by blocks rather than by line); only blocks
-with damage fall back to line-by-line repair.
+with damage fall back to line-by-line repair. Readers that scan bytes themselves (the compiled
+access and syslog scanners) take the blocks undecoded from :func:`iter_blocks` and use
+:func:`repair_line` for the lines they leave to the regex path.
 
 :func:`extract` and friends are the small vectorized toolkit the readers share: one RE2 pattern
 applied to a whole chunk with :func:`pyarrow.compute.extract_regex`.

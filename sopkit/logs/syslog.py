@@ -1,7 +1,11 @@
 """Syslog files (RFC 3164 "BSD" lines, rsyslog's RFC 3339 variant, and RFC 5424) into event rows.
 
 Three header layouts are recognised, each by one RE2 pattern applied to a whole chunk at once
-(:func:`sopkit.logs.source.extract`; Python's per-line ``re`` loop would be the bottleneck):
+(:func:`sopkit.logs.source.extract`; Python's per-line ``re`` loop would be the bottleneck). RFC 3164
+headers, by far the most common, are first read by the compiled scanner of
+:mod:`sopkit.logs.fastsyslog`, which decides exactly as the pattern does; only the other lines go
+through the patterns (``engine="regex"``: all of them). Extra columns come in a fixed order
+(:data:`SYSLOG_COLUMNS`), whichever layout a file starts with.
 
 * RFC 3164 — ``Nov 24 02:13:45 web01 sshd[23456]: message``: no year, no zone. The year is the
   ``year=`` argument, else derived from the file's modification time; a month that goes back by
