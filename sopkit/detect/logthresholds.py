@@ -9,14 +9,11 @@ one data set.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sopkit.detect.thresholds import _check, _p
+from sopkit.detect.thresholds import _p, read_settings_file, settings_from_dict
 from sopkit.errors import ParameterError
 
 
@@ -62,28 +59,14 @@ def log_meaning(name: str) -> str:
 
 def log_thresholds_from_dict(values: dict[str, Any], source: str = "<log thresholds>") -> LogThresholds:
     """Defaults overridden by ``values`` (validated; errors name ``source`` and the key)."""
-    if not isinstance(values, dict):
-        raise ParameterError(f"{source}: expected a mapping of threshold names to values")
-    defaults = LogThresholds()
-    known = {f.name for f in fields(LogThresholds)}
-    for key in values:
-        if key not in known:
-            raise ParameterError(f"{source}: unknown key {key!r}")
-    checked = {k: _check(source, k, v, getattr(defaults, k)) for k, v in values.items()}
-    if "sudo_admins" in checked and not all(isinstance(v, str) for v in checked["sudo_admins"]):
+    settings = settings_from_dict(LogThresholds, values, source)
+    if not all(isinstance(v, str) for v in settings.sudo_admins):
         raise ParameterError(f"{source}: key 'sudo_admins' must be a list of str")
-    return dataclasses.replace(defaults, **checked)
+    return settings
 
 
 def load_log_thresholds(path: str | Path | None = None) -> LogThresholds:
     """Load ``path`` (YAML mapping; missing keys keep their defaults); ``None`` or "" gives the defaults."""
     if not path:
         return LogThresholds()
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ParameterError(f"{path}: cannot read log thresholds file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: invalid YAML ({exc})") from exc
-    return log_thresholds_from_dict(data or {}, str(path))
+    return log_thresholds_from_dict(read_settings_file(path, "log thresholds") or {}, str(path))

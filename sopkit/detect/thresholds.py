@@ -112,12 +112,13 @@ def _check(source: str, key: str, value: Any, default: Any) -> Any:
     return value
 
 
-def thresholds_from_dict(values: dict[str, Any], source: str = "<thresholds>") -> Thresholds:
-    """Defaults overridden by ``values`` (validated; errors name ``source`` and the key)."""
+def settings_from_dict(cls: type, values: Any, source: str) -> Any:
+    """An instance of the settings dataclass ``cls``: defaults overridden by ``values``, each checked
+    against its default's type (errors name ``source`` and the key)."""
     if not isinstance(values, dict):
         raise ParameterError(f"{source}: expected a mapping of threshold names to values")
-    defaults = Thresholds()
-    known = {f.name for f in fields(Thresholds)}
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
     for key in values:
         if key not in known:
             raise ParameterError(f"{source}: unknown key {key!r}")
@@ -125,15 +126,24 @@ def thresholds_from_dict(values: dict[str, Any], source: str = "<thresholds>") -
     return dataclasses.replace(defaults, **checked)
 
 
+def read_settings_file(path: str | Path, what: str = "thresholds") -> Any:
+    """The YAML document of a settings file (None when empty); unreadable or invalid → ParameterError."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot read {what} file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: invalid YAML ({exc})") from exc
+
+
+def thresholds_from_dict(values: dict[str, Any], source: str = "<thresholds>") -> Thresholds:
+    """Defaults overridden by ``values`` (validated; errors name ``source`` and the key)."""
+    return settings_from_dict(Thresholds, values, source)
+
+
 def load_thresholds(path: str | Path | None = None) -> Thresholds:
     """Load ``path`` (YAML mapping; missing keys keep their defaults); ``None`` gives the defaults."""
     if path is None:
         return Thresholds()
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ParameterError(f"{path}: cannot read thresholds file ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{path}: invalid YAML ({exc})") from exc
-    return thresholds_from_dict(data or {}, str(path))
+    return thresholds_from_dict(read_settings_file(path) or {}, str(path))
