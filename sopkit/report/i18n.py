@@ -64,6 +64,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bytes": ("Byte", "Bytes"),
     "local_host": ("Host lokal", "Local host"),
     "approvals": ("Persetujuan", "Approvals"),
+    "events_over_time": ("Kejadian log per jam menurut sumber", "Log events per hour by source"),
     "traffic_title": ("Laporan Hasil Monitoring Traffic Data", "Traffic Data Monitoring Report"),
     "summary": ("Ringkasan", "Summary"),
     "statistics": ("Statistik traffic", "Traffic statistics"),

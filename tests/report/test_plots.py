@@ -35,3 +35,16 @@ def test_figures_have_data_and_localized_titles():
                          "flows": [4, 5, 6, 0]})
     fig = direction_figure(dirs, "en")
     assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["Internal", "Outbound", "Inbound", "External"]
+
+
+def test_events_over_time_stacks_sources():
+    from sopkit.report.plots import events_over_time_figure
+
+    ts = pd.to_datetime(["2026-11-24 01:10", "2026-11-24 01:20", "2026-11-24 03:05", "2026-11-24 01:30"], utc=True)
+    events = pd.DataFrame({"ts": ts, "source": ["auth", "auth", "auth", "access"]})
+    fig = events_over_time_figure(events, "WIB", "en")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Log events per hour by source"
+    heights = sorted(round(p.get_height()) for p in ax.patches)
+    assert heights == [0, 0, 1, 1, 2] or sum(heights) == 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["access", "auth"]
