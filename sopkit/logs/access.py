@@ -266,6 +266,9 @@ class AccessParser:
             except ValueError:
                 self.report.reject(number, f"unreadable time {m['time']!r}", text)
                 return None
+            if not 1678 <= when.year <= 2261:  # outside pandas' nanosecond range, as the strict path
+                self.report.reject(number, f"unreadable time {m['time']!r}", text)
+                return None
             g = {k: pa.array([v], pa.string()) for k, v in m.groupdict().items() if k != "time"}
             bad = _bad_numbers(fmt, g)
             if bad is not None:

@@ -113,7 +113,8 @@ def _pri_columns(pri: pa.Array) -> dict[str, pa.Array]:
 
 def _common(g: dict[str, pa.Array], raw: pa.Array, numbers: np.ndarray) -> dict[str, pa.Array]:
     program = nonempty(pc.utf8_trim_whitespace(g["program"]))
-    return {"line": pa.array(numbers), "host": g["host"], "program": program, "pid": to_int(g["pid"]),
+    pid = pc.if_else(pc.match_substring_regex(g["pid"], r"^\d{1,18}$"), g["pid"], "")  # RFC 5424 PROCID: any token
+    return {"line": pa.array(numbers), "host": g["host"], "program": program, "pid": to_int(pid),
             "message": pc.utf8_rtrim_whitespace(g["message"]), "raw": raw, **_pri_columns(g["pri"])}
 
 

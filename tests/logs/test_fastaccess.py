@@ -163,3 +163,44 @@ def test_numbers_beyond_int64_are_rejected_not_fatal(tmp_path):
     assert list(result.events["http_status"].astype(object).where(result.events["http_status"].notna(), None)) == [
         200, None]
     assert [(r.line, r.reason) for r in result.rejections] == [(2, "http_status is not a number up to 18 digits")]
+
+
+def _mutants(lines: list[str], n: int, seed: int) -> list[str]:
+    """``n`` lines, each a sample line with 1–3 random edits drawn from the characters that matter."""
+    rng = random.Random(seed)
+    alphabet = ['"', "\\", " ", "\t", "-", ":", "[", "]", "/", "0", "9", "A", "é", "\x0b", "\r", "+"]
+    out = []
+    for _ in range(n):
+        line = list(rng.choice(lines))
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(len(line) + 1)
+            op = rng.random()
+            if op < 0.4:
+                line.insert(pos, rng.choice(alphabet))
+            elif op < 0.7 and pos < len(line):
+                del line[pos]
+            elif pos < len(line):
+                line[pos] = rng.choice(alphabet)
+        out.append("".join(line))
+    return out
+
+
+def test_random_edits_same_table(tmp_path):
+    path = tmp_path / "mutants.log"
+    samples = EDGE[:22] + EDGE[28:30] + EDGE[35:38]
+    path.write_text("\n".join(_mutants(samples, 3000, 11)) + "\n")
+    result = _same(path)
+    assert len(result.events) > 500 and len(result.rejections) > 500
+    tables, _, _, _ = _scanner().scan_block(path.read_bytes(), 1)
+    assert sum(t.num_rows for t in tables) > 400  # most events came through the compiled scanner
+    vhost = _same(path, log_format="vhost_combined")
+    assert len(vhost.events) > 0
+
+
+def test_lenient_time_outside_pandas_range_is_rejected(tmp_path):
+    path = tmp_path / "years.log"
+    path.write_text('10.0.0.1 - - [24/Nov/9999:08:00:01 +0700] "GET /?q=" OR 1 HTTP/1.1" 200 1 "-" "-"\n'
+                    '10.0.0.1 - - [24/Nov/2026:08:00:01 +0700] "GET /?q=" OR 1 HTTP/1.1" 200 1 "-" "-"\n')
+    result = _same(path)
+    assert list(result.events["line"]) == [2] and result.events.loc[0, "url"] == '/?q=" OR 1'
+    assert [(r.line, r.reason) for r in result.rejections] == [(1, "unreadable time '24/Nov/9999:08:00:01 +0700'")]

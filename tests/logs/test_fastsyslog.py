@@ -130,3 +130,33 @@ def test_bad_engine(tmp_path):
     path.write_text(EDGE[0] + "\n")
     with pytest.raises(ParameterError, match="engine"):
         read_auth(path, engine="fast")
+
+
+def test_random_edits_same_table(tmp_path):
+    rng = random.Random(13)
+    alphabet = [" ", "\t", ":", "[", "]", "<", ">", "1", "0", "a", "é", "\u3000", "\x0c"]
+    out = []
+    for _ in range(3000):
+        line = list(rng.choice(EDGE[:36] + AUTH_LINES))
+        for _ in range(rng.randint(1, 3)):
+            pos = rng.randrange(min(len(line) + 1, 40))  # the header is where the scanner decides
+            if rng.random() < 0.5:
+                line.insert(pos, rng.choice(alphabet))
+            elif pos < len(line):
+                line[pos] = rng.choice(alphabet)
+        out.append("".join(line))
+    path = tmp_path / "mutants.log"
+    path.write_text("\n".join(out) + "\n")
+    result = _same(path, year=2026, tz="UTC")
+    assert len(result.events) > 500 and len(result.rejections) > 500
+    assert len(scan_block(path.read_bytes())[0]) > 400  # most events came through the compiled scanner
+
+
+def test_rfc5424_procid_that_is_not_a_number(tmp_path):
+    path = tmp_path / "messages"
+    path.write_text("<34>1 2026-11-24T02:13:45Z web01 app 7[7 - - token procid\n"
+                    "<34>1 2026-11-24T02:13:46Z web01 app 4242 - - numeric procid\n"
+                    f"{H} app[1234567890123456789]: pid beyond int64\n")
+    ev = _same(path, read_syslog, year=2026, tz="UTC").events
+    assert ev["pid"].isna().tolist() == [True, False, True] and ev.loc[1, "pid"] == 4242
+    assert ev.loc[2, "program"] == "app"
