@@ -33,7 +33,6 @@ KINDS = {"quoted": QUOTED, r"\S+": NONSPACE, r"\S*": NONSPACE0, r"\d+": DIGITS, 
 MATCH, NOMATCH, UNSURE = 0, 1, 2
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH_KEYS = np.array([(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in MONTHS], dtype=np.int64)
-_WS = b" \t\n\r\f"  #: RE2's \s (ASCII only; \v is not in it)
 
 
 class Unsupported(ValueError):
@@ -42,6 +41,7 @@ class Unsupported(ValueError):
 
 @njit(cache=True, inline="always")
 def _ws(c):
+    """RE2's ``\\s``: ``[\\t\\n\\f\\r ]`` (ASCII only; ``\\v`` is not in it)."""
     return c == 32 or c == 9 or c == 10 or c == 13 or c == 12
 
 
