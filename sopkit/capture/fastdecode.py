@@ -37,9 +37,9 @@ from sopkit.capture.batch import (
 from sopkit.capture.decode import Decoder
 from sopkit.capture.fastscan import Chunk, scan_file
 from sopkit.capture.packet import Frame
-from sopkit.capture.readers import CaptureReader, find_captures, open_capture
+from sopkit.capture.readers import CaptureReader, open_captures, total_stats
 from sopkit.capture.stats import CaptureStats
-from sopkit.errors import CaptureError, ParameterError
+from sopkit.errors import ParameterError
 
 #: columns the kernel fills, in its argument order (ts_ns, tunnel, frame_index come from elsewhere)
 KERNEL_FIELDS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "ip_version", "proto", "tcp_flags", "flags", "sport",
@@ -86,13 +86,7 @@ class BatchStream:
                  verify_checksums: bool = True) -> None:
         if batch_size < 1:
             raise ParameterError(f"iter_batches: batch_size must be at least 1, not {batch_size}")
-        files, self.rejected = find_captures(paths)
-        self.readers: list[CaptureReader] = []
-        for f in files:
-            try:
-                self.readers.append(open_capture(f))
-            except CaptureError as exc:
-                self.rejected.append(str(exc))
+        self.readers, self.rejected = open_captures(paths)
         self.start_ns, self.end_ns = start_ns, end_ns
         self.batch_size = batch_size
         self.progress = progress
@@ -109,10 +103,7 @@ class BatchStream:
     @property
     def stats(self) -> CaptureStats:
         """Reader totals over every file read so far (records, bytes, warnings, skipped blocks)."""
-        total = CaptureStats(path=f"{len(self.readers)} files")
-        for r in self.readers:
-            total.merge(r.stats)
-        return total
+        return total_stats(self.readers)
 
     @property
     def decode_stats(self) -> Counter:

@@ -164,6 +164,27 @@ def find_captures(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tup
     return found, rejected
 
 
+def open_captures(paths: Iterable[str | os.PathLike] | str | os.PathLike) -> tuple[list[CaptureReader], list[str]]:
+    """Open every capture among ``paths`` (see :func:`find_captures`): (readers, rejected "path: reason")."""
+    files, rejected = find_captures(paths)
+    readers: list[CaptureReader] = []
+    for f in files:
+        try:
+            readers.append(open_capture(f))
+        except CaptureError as exc:
+            rejected.append(str(exc))
+    return readers, rejected
+
+
+def total_stats(readers: Iterable[CaptureReader]) -> CaptureStats:
+    """The readers' statistics added up (for multi-file totals)."""
+    readers = list(readers)
+    total = CaptureStats(path=f"{len(readers)} files")
+    for r in readers:
+        total.merge(r.stats)
+    return total
+
+
 class FrameStream:
     """Several captures merged into one time-ordered :class:`Frame` stream (``heapq.merge`` on ts).
 
@@ -179,13 +200,7 @@ class FrameStream:
         end_ns: int | None = None,
         progress: bool = False,
     ) -> None:
-        files, self.rejected = find_captures(paths)
-        self.readers: list[CaptureReader] = []
-        for f in files:
-            try:
-                self.readers.append(open_capture(f))
-            except CaptureError as exc:
-                self.rejected.append(str(exc))
+        self.readers, self.rejected = open_captures(paths)
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.progress = progress
@@ -194,10 +209,7 @@ class FrameStream:
     @property
     def stats(self) -> CaptureStats:
         """Totals over every file read so far."""
-        total = CaptureStats(path=f"{len(self.readers)} files")
-        for r in self.readers:
-            total.merge(r.stats)
-        return total
+        return total_stats(self.readers)
 
     def __next__(self) -> Frame:
         if self._gen is None:
