@@ -3,7 +3,8 @@
 ``run_demo`` generates a day of office traffic and logs (``sopkit.demo``), then runs every notebook in
 ``notebooks/`` through the runner with the generated files as inputs, in each report language the
 notebook supports, and returns the report paths. Notebooks pick their inputs by parameter name:
-``captures``, ``access_logs``, ``auth_logs``, ``eve_logs`` — whichever they declare.
+``captures``, ``access_logs``, ``auth_logs``, ``eve_logs``, ``logs`` (every log file) — whichever
+they declare.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def run_demo(*, outputs: Path = Path("outputs"), seed: int = DEMO_SEED, scale: f
     outputs = Path(outputs)
     inputs: dict = demo_inputs(outputs / "demo-data" / f"demo-seed{seed}-x{scale:g}", seed=seed, scale=scale)
     day = DEMO_DATE.strftime("%d-%m-%Y")
-    inputs.update(period_start=f"{day} 00:00", period_end=f"{day} 24:00", local_nets=list(DEMO_LOCAL_NETS))
+    inputs.update(period_start=f"{day} 00:00", period_end=f"{day} 24:00", local_nets=list(DEMO_LOCAL_NETS),
+                  logs=inputs["auth_logs"] + inputs["access_logs"] + inputs["eve_logs"])
     reports: list[Path] = []
     failures: list[str] = []
     for notebook in sorted(notebooks_dir().glob("*.ipynb")):
