@@ -27,6 +27,7 @@ import pandas as pd
 import yaml
 
 from sopkit.detect.sigma_mapping import Logsource, Part, find_logsource, pipeline_for
+from sopkit.findings import Finding
 
 ROW = "sopkit_row"
 TEXT = "sopkit_text"
@@ -344,3 +345,41 @@ def _details(ev: pd.Series, fields: list[str]) -> str:
 def shipped_rules() -> Path:
     """Folder of sopkit's own rules (Linux auth and web access), so a demo works without SigmaHQ."""
     return Path(__file__).resolve().parent.parent / "data" / "sigma"
+
+
+#: Sigma level → sopkit severity.
+SEVERITY_OF_LEVEL = {"critical": "critical", "high": "high", "medium": "medium", "low": "low", "informational": "info"}
+
+
+def sigma_findings(run: SigmaRun, min_level: str = "high") -> list[Finding]:
+    """One finding per fired rule and host at ``min_level`` or above, its alerts as evidence.
+
+    Lower levels stay in the alerts table: a scanner user agent firing a thousand times is context,
+    not a thousand anomalies to triage.
+    """
+    alerts = run.alerts
+    if alerts.empty:
+        return []
+    worst = LEVEL_ORDER[min_level]
+    keep = alerts[alerts["level"].map(LEVEL_ORDER).fillna(99) <= worst]
+    found: list[Finding] = []
+    where_col = keep["host"].astype("string").fillna(keep["file"].astype("string").map(
+        lambda f: Path(f).name if isinstance(f, str) else "-", na_action="ignore")).fillna("-")
+    keep = keep.assign(_where=where_col)
+    for (rule_id, title, level, where), rows in keep.groupby(["rule_id", "rule_title", "level", "_where"], sort=True):
+        tags = ",".join(sorted({t for tag in rows["tags"].dropna() for t in str(tag).split(",") if t}))
+        attack = ",".join(sorted({t.split(".", 1)[1].upper() for t in tags.split(",")
+                                  if t.startswith("attack.t")}))
+        found.append(Finding(
+            detector=f"sigma.{rule_id}", title=f"Sigma: {title} on {where} ({len(rows)} events)",
+            severity=SEVERITY_OF_LEVEL.get(str(level), "info"), first_seen=rows["timestamp"].min(),
+            last_seen=rows["timestamp"].max(), attack=attack,
+            score=min(1.0, 0.5 + len(rows) / 200), entities={"host": [where], "rule": [str(title)]},
+            counts={"events": len(rows)},
+            explanation_id=f"Aturan Sigma \u201c{title}\u201d (tingkat {level}) cocok dengan {len(rows)} peristiwa di {where}.",
+            explanation_en=f"Sigma rule \u201c{title}\u201d (level {level}) matched {len(rows)} events on {where}.",
+            recommendation_id="Periksa peristiwa yang cocok dan tentukan apakah perlu pemeriksaan lanjutan.",
+            recommendation_en="Review the matching events and decide whether they need a deeper examination.",
+            evidence=rows.drop(columns="_where").rename(columns={"timestamp": "ts"}).head(200).reset_index(drop=True),
+            evidence_ref=f"sigma alerts: rule {rule_id}, host {where}, {len(rows)} rows"))
+    return found

@@ -85,3 +85,22 @@ def test_absent_field_evaluates_without_matching(tmp_path):
 def test_missing_rule_path_is_an_error(tmp_path):
     with pytest.raises(SopkitError, match="not found"):
         load_rules([tmp_path / "nope"])
+
+
+def test_high_alerts_become_findings_per_rule_and_host():
+    from sopkit.detect.sigma import sigma_findings
+
+    run = evaluate(load_rules([shipped_rules()]), _events())
+    levels = run.alerts.groupby("rule_title")["level"].first()
+    findings = sigma_findings(run)
+    high = {t for t, lv in levels.items() if lv in ("high", "critical")}
+    assert {f.entities["rule"][0] for f in findings} == high and high
+    for f in findings:
+        rows = run.alerts[run.alerts["rule_title"] == f.entities["rule"][0]]
+        assert f.counts["events"] == len(rows) == len(f.evidence)
+        assert f.severity == {"high": "high", "critical": "critical"}[rows["level"].iloc[0]]
+        assert f.entities["host"] == [rows["host"].iloc[0]]
+        assert f.first_seen == rows["timestamp"].min().to_pydatetime()
+    sqli = next(f for f in findings if f.entities["rule"][0].startswith("SQL"))
+    assert sqli.attack == "T1190" and "Sigma rule" in sqli.explanation_en
+    assert len(sigma_findings(run, "low")) == run.alerts.groupby(["rule_id", "host"]).ngroups
