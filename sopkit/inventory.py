@@ -7,7 +7,6 @@ access logs with the access-log reader; anything else is listed with its hash on
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -72,11 +71,3 @@ def packets_per_interval(captures: Iterable[Path], freq: str = "10min") -> pd.Se
     index = pd.to_datetime(pd.Series(stamps, dtype="int64"), unit="ns", utc=True)
     return index.dt.floor(freq).value_counts().sort_index().rename("packets")
 
-
-def local_day_bounds(day: dt.date, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """UTC start and end of the office's local calendar day ``day``."""
-    from sopkit.timezones import resolve_zone
-
-    _, info = resolve_zone(zone)
-    start = pd.Timestamp(dt.datetime.combine(day, dt.time(0), tzinfo=info)).tz_convert("UTC")
-    return start, start + pd.Timedelta(days=1)
