@@ -78,6 +78,7 @@ class _Sink:
     def __init__(self, fmt: str, out: str | None) -> None:
         self.fmt, self.rows = fmt, 0
         self.file: _AtomicFile | None = None
+        self.arrow = fmt == "parquet"  #: takes Arrow tables (write_table) as well as DataFrames
         self._started = False
         self._pq: Any = None
         self._schema: Any = None
@@ -102,18 +103,33 @@ class _Sink:
         self._started = True
         self.rows += len(df)
 
+    def write_table(self, table: Any) -> None:
+        """Append the rows of an Arrow table (Parquet only); the first call fixes the schema."""
+        if self.fmt != "parquet":
+            raise SopkitError(f"--format {self.fmt} is written from DataFrames, not Arrow tables")
+        self._write_arrow(table)
+        self._started = True
+        self.rows += table.num_rows
+
     def _write_parquet(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+
+        self._write_arrow(pa.Table.from_pandas(df, preserve_index=False))
+
+    def _write_arrow(self, table: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pandas(df, preserve_index=False)
         if self._pq is None:
             schema = table.schema
             for i, field in enumerate(schema):  # an all-missing object column has no type yet: strings
                 if pa.types.is_null(field.type):
                     schema = schema.set(i, field.with_type(pa.large_string()))
             self._schema = schema
-            self._pq = pq.ParquetWriter(self.file.fh, schema)  # type: ignore[union-attr]
+            from sopkit.capture.connschema import DICTIONARY_COLUMNS
+
+            dictionary = [c for c in schema.names if c in DICTIONARY_COLUMNS] if "uid" in schema.names else True
+            self._pq = pq.ParquetWriter(self.file.fh, schema, use_dictionary=dictionary)  # type: ignore[union-attr]
         if table.schema.names != self._schema.names:
             raise SopkitError(f"{self.file.path}: row block has columns {table.schema.names}, "  # type: ignore[union-attr]
                               f"the file {self._schema.names}")
@@ -148,59 +164,79 @@ class _Sink:
 def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = CHUNK_ROWS,
                  threads: bool = True) -> int:
     """Feed ``batches`` to a :class:`~sopkit.capture.fastflows.FastFlowTable` and write the removed
-    connections to ``sink`` (an object with ``write(df)``) in blocks of at least ``chunk_rows`` rows
-    (the last block may be smaller), in removal order; returns the number of rows written.
+    connections to ``sink`` in blocks of at least ``chunk_rows`` rows (the last block may be
+    smaller), each sorted by start time, in removal order; returns the number of rows written.
 
+    ``sink`` has ``write(df)`` (a flows DataFrame); a sink with a true ``arrow`` attribute gets
+    ``write_table(table)`` (an Arrow table) instead, and then pandas is never needed.
     The table is asked for its removed rows after every ``chunk_rows`` packets, so memory is bounded
-    by the live connections plus about two blocks, whatever the length of the capture.
-    With ``threads`` the batches are decoded in a background thread while the flow kernel runs.
+    by the live connections plus a few blocks, whatever the length of the capture.
+    With ``threads``, batches are decoded ahead in a background thread (pass a started
+    :class:`~sopkit.capture.pipeline.Prefetch` to begin earlier) and blocks are converted and
+    written in another, while the flow kernel runs in this one.
     """
-    import pandas as pd
-
-    from sopkit.capture.fastflows import prefetch
+    from sopkit.capture.fastflows import RemovedRows
+    from sopkit.capture.pipeline import Prefetch, WriteBehind
 
     if chunk_rows < 1:
         raise ParameterError(f"--chunk-rows must be at least 1, not {chunk_rows}")
-    pending: list[pd.DataFrame] = []
-    held = written = 0
-    fed = 0  # packets given to the table since the last pop_frame
+    arrow = bool(getattr(sink, "arrow", False))
 
-    def flush(final: bool) -> int:
-        nonlocal pending, held
+    def emit(rows: RemovedRows) -> None:
+        if arrow:
+            sink.write_table(rows.table())
+        else:
+            sink.write(rows.frame())
+
+    writer = WriteBehind(emit, depth=2) if threads else None
+    pending: list[RemovedRows] = []
+    held = queued = 0
+    fed = 0  # packets given to the table since the last pop
+
+    def flush(final: bool) -> None:
+        nonlocal pending, held, queued
         if not pending:
-            return 0
-        df = pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+            return
+        rows = RemovedRows.join(pending)
         pending, held = [], 0
-        if len(df) or final:
-            sink.write(df)
-        return len(df)
+        if len(rows) or final:
+            queued += len(rows)
+            (writer.put if writer is not None else emit)(rows)
 
-    for batch in prefetch(batches) if threads else batches:
-        table.add_batch(batch)
-        fed += len(batch)
-        # each pop_frame has a fixed cost (~5 ms); the rows removed since the last one are at most
-        # the packets fed since, so popping every chunk_rows packets keeps both small
-        if fed < chunk_rows:
-            continue
-        fed = 0
-        df = table.pop_frame()
-        if len(df):
-            pending.append(df)
-            held += len(df)
-        if held >= chunk_rows:
-            written += flush(False)
-    last = table.finish()
-    if len(last) or not written:  # an empty table still gets its header / schema
-        pending.append(last)
-    written += flush(True)
-    return written
+    feed = batches if not threads or isinstance(batches, Prefetch) else Prefetch(batches, depth=2)
+    try:
+        for batch in feed:
+            table.add_batch(batch)
+            fed += len(batch)
+            # rows removed since the last pop are at most the packets fed since: popping every
+            # chunk_rows packets keeps both the pops few and the rows held small
+            if fed < chunk_rows:
+                continue
+            fed = 0
+            got = table.pop_removed()
+            if len(got):
+                pending.append(got)
+                held += len(got)
+            if held >= chunk_rows:
+                flush(False)
+        table.end()
+        last = table.pop_removed()
+        if len(last) or not queued:  # an empty table still gets its header / schema
+            pending.append(last)
+        flush(True)
+        if writer is not None:
+            writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        if isinstance(feed, Prefetch):
+            feed.close()
+    return queued
 
 
 def _cmd_flows(args: argparse.Namespace) -> int:
-    from sopkit.capture.decode import Decoder
-    from sopkit.capture.flows import FlowTable, build_flows
-    from sopkit.capture.readers import iter_frames
-
     start = _time_ns(args.start, "--start") if args.start else None
     end = _time_ns(args.end, "--end") if args.end else None
     for net in args.local_net or []:
@@ -217,7 +253,12 @@ def _cmd_flows(args: argparse.Namespace) -> int:
     flow_kw = dict(tcp_inactivity=args.tcp_timeout, udp_inactivity=args.udp_timeout,
                    icmp_inactivity=args.udp_timeout, ignore_checksums=args.ignore_checksums,
                    local_nets=args.local_net)
+    feed = None
     if args.engine == "exact":
+        from sopkit.capture.decode import Decoder
+        from sopkit.capture.flows import FlowTable, build_flows
+        from sopkit.capture.readers import iter_frames
+
         frames = iter_frames(args.captures, start_ns=start, end_ns=end, progress=args.progress)
         for msg in frames.rejected:
             print(f"skipped: {msg}", file=sys.stderr)
@@ -239,12 +280,21 @@ def _cmd_flows(args: argparse.Namespace) -> int:
             print(f"skipped: {msg}", file=sys.stderr)
         if not stream.readers:
             raise CaptureError(f"no readable capture among {', '.join(map(str, args.captures))}")
+        if not args.sort:  # decoding starts now, while the flow kernel and the output are set up
+            from sopkit.capture.pipeline import Prefetch
+
+            feed = Prefetch(stream, depth=4, name="sopkit-decode")
         table = FastFlowTable(**flow_kw)
         df = build_flows_fast(stream, table=table) if args.sort else None
-    sink = _Sink(args.format, args.output)
+    try:
+        sink = _Sink(args.format, args.output)
+    except BaseException:
+        if feed is not None:
+            feed.close()
+        raise
     try:
         if df is None:
-            rows = stream_flows(stream, table, sink, chunk_rows=args.chunk_rows)
+            rows = stream_flows(feed, table, sink, chunk_rows=args.chunk_rows)
         else:
             sink.write(df)
             rows = len(df)

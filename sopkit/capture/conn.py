@@ -17,6 +17,27 @@ next to the last one seen, which is what Zeek's wrap counters achieve.
 
 from __future__ import annotations
 
+#: Ports Zeek's default analyzers register (its ``likely_server_ports``): a connection seen first
+#: from such a port without a SYN is flipped so the server is the responder.
+LIKELY_TCP = frozenset({
+    21, 22, 23, 25, 53, 80, 81, 88, 110, 139, 143, 194, 443, 445, 502, 563, 585, 587, 614, 631, 636,
+    989, 990, 992, 993, 994, 995, 1080, 1434, 1883, 2811, 3128, 3306, 3389, 5060, 5222, 5223, 5269,
+    5432, 6379, 8000, 8080, 8888, 20000,
+})
+LIKELY_UDP = frozenset({
+    53, 67, 88, 123, 137, 161, 162, 443, 500, 514, 1812, 2123, 2152, 3544, 4500, 4789, 5060,
+    5072, 5353, 5355, 6081, 20000,
+})
+#: ICMP request/reply counterparts (Zeek's ``ICMP4_counterpart`` / ``ICMP6_counterpart``).
+ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
+ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
+               139: 140, 140: 139}
+#: UDP ports where Zeek attaches its DNS analyzer, which expires idle sessions after
+#: ``dns_session_timeout`` (10 s) rather than the UDP inactivity timeout.
+DNS_PORTS = frozenset({53, 137, 5353, 5355})
+#: IP protocols carried by tunnel analyzers in Zeek, and IPv6 "no next header" (no conn.log row).
+TUNNEL_PROTOS = frozenset({4, 41, 47, 59})
+
 # TCP endpoint states (Zeek's TCP_ENDPOINT_* order).
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 _HANDSHAKE = (INACTIVE, SYN_SENT, SYN_ACK_SENT)

@@ -20,24 +20,25 @@ disk by ``cache=True`` afterwards).
 from __future__ import annotations
 
 import ipaddress
-import queue
 import sys
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from sopkit.capture import flows as F
+from sopkit.capture import conn as F
 from sopkit.capture.batch import FIELDS, PacketBatch, split_address
 from sopkit.capture.community_id import community_ids
-from sopkit.capture.fastrows import rows_frame
+from sopkit.capture.fastrows import rows_frame, rows_table
 from sopkit.capture.flowuid import flow_uid
+from sopkit.capture.pipeline import prefetch
 from sopkit.errors import CaptureError
 
+if TYPE_CHECKING:  # pandas is imported when a DataFrame is asked for
+    import pandas as pd
+    import pyarrow as pa
+
 NS = 1_000_000_000
-T = TypeVar("T")
 _COLS = ("ts_ns", "src_hi", "src_lo", "dst_hi", "dst_lo", "ip_version", "proto", "tcp_flags", "flags",
          "sport", "dport", "window", "ip_len", "payload_len", "captured_len", "seq", "ack", "vlan",
          "inner_vlan", "tunnel")
@@ -183,12 +184,16 @@ class FastFlowTable:
                 return
             self._grow()
 
-    def finish(self) -> pd.DataFrame:
-        """Remove every live connection (end of input); the frame of all rows not popped yet."""
+    def end(self) -> None:
+        """Remove every live connection (end of input); their rows wait for the next pop."""
         self._drain()
         self._grow()
         self.T.finish(self.st)
         self._drain()
+
+    def finish(self) -> pd.DataFrame:
+        """Remove every live connection (end of input); the frame of all rows not popped yet."""
+        self.end()
         return self.pop_frame()
 
     @property
@@ -243,10 +248,53 @@ class FastFlowTable:
                                                K.R_RP)), digest_rows=self._sha1)
         self._chunks.append((out, extra, long_h, cid))
 
+    def pop_removed(self) -> RemovedRows:
+        """The connections removed since the last call, not yet converted (cheap: the conversion,
+        :meth:`RemovedRows.frame` or :meth:`RemovedRows.table`, may then run in another thread)."""
+        chunks, self._chunks = self._chunks, []
+        return RemovedRows(self.K, chunks, self.seed, self.local_nets)
+
     def pop_frame(self) -> pd.DataFrame:
         """The connections removed since the last call as the flows DataFrame (like
         :func:`sopkit.capture.flows.rows_to_frame`: same columns, dtypes, values, sorted by ts)."""
-        chunks, self._chunks = self._chunks, []
+        return self.pop_removed().frame()
+
+    def pop_table(self) -> pa.Table:
+        """The connections removed since the last call as an Arrow table (sorted by ts, then uid;
+        schema :func:`sopkit.capture.connschema.arrow_schema`), without going through pandas."""
+        return self.pop_removed().table()
+
+    def pop_rows(self) -> list[tuple]:
+        """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for
+        code written against ``FlowTable.pop_rows``; :meth:`pop_frame` is the fast way."""
+        import pandas as pd
+
+        df = self.pop_frame().astype(object)
+        return [tuple(None if v is pd.NA else v for v in row) for row in df.itertuples(index=False)]
+
+
+class RemovedRows:
+    """Rows of removed connections as the kernel wrote them (integers), with what they need to
+    become a table: spilled histories, tunnel parents, community ids (see :meth:`FastFlowTable.pop_removed`).
+    Converted once, by :meth:`frame` or :meth:`table`; :meth:`join` puts several together first."""
+
+    def __init__(self, K: Any, chunks: list[tuple[np.ndarray, dict, dict, np.ndarray]], seed: int,
+                 local_nets: list) -> None:
+        self.K, self.chunks, self.seed, self.local_nets = K, chunks, seed, local_nets
+
+    def __len__(self) -> int:
+        return sum(c[0].shape[1] for c in self.chunks)
+
+    @staticmethod
+    def join(parts: Sequence[RemovedRows]) -> RemovedRows:
+        """One :class:`RemovedRows` holding the rows of ``parts`` (of one table), in order."""
+        if not parts:
+            raise ValueError("RemovedRows.join needs at least one part")
+        first = parts[0]
+        return RemovedRows(first.K, [c for p in parts for c in p.chunks], first.seed, first.local_nets)
+
+    def _args(self) -> tuple:
+        chunks, self.chunks = self.chunks, []  # converted once; the parts are freed as they are joined
         parents: dict[int, str] = {}
         hist: dict[int, str] = {}
         base = 0
@@ -256,58 +304,15 @@ class FastFlowTable:
             base += c[0].shape[1]
         fields = [c[0] for c in chunks] or [np.zeros((self.K.NRF, 0), np.int64)]
         cid = [c[3] for c in chunks] or [np.zeros((0, 30), np.uint8)]
-        del chunks
-        return rows_frame(self.K, fields, hist, parents, self.seed, self.local_nets, cid)
+        return self.K, fields, hist, parents, self.seed, self.local_nets, cid
 
-    def pop_rows(self) -> list[tuple]:
-        """Rows removed since the last call as tuples (column order :data:`flows.COLUMNS`), for
-        code written against ``FlowTable.pop_rows``; :meth:`pop_frame` is the fast way."""
-        df = self.pop_frame().astype(object)
-        return [tuple(None if v is pd.NA else v for v in row) for row in df.itertuples(index=False)]
+    def frame(self) -> pd.DataFrame:
+        """The flows DataFrame (:func:`~sopkit.capture.fastrows.rows_frame`)."""
+        return rows_frame(*self._args())
 
-
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
-    """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the consumer.
-
-    Why: decoding the next batch (numba kernels holding the GIL, numpy) overlaps with the flow
-    kernel on the current one (``nogil``), using the second core.  An exception raised by
-    ``items`` is re-raised here; leaving the loop early stops the thread after its current item.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
-
-    def put(entry: tuple) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((end, None))
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            put((end, exc))
-
-    thread = threading.Thread(target=work, name="sopkit-batches", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, exc = q.get()
-            if item is end:
-                if exc is not None:
-                    raise exc
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    def table(self) -> pa.Table:
+        """The Arrow table (:func:`~sopkit.capture.fastrows.rows_table`)."""
+        return rows_table(*self._args())
 
 
 def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 300.0,

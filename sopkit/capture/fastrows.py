@@ -19,22 +19,25 @@ Why our own code: this is the engine's output stage; it reuses numpy, pyarrow an
 from __future__ import annotations
 
 import socket
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
-from sopkit.capture import flows as F
 from sopkit.capture.community_id import community_ids
+from sopkit.capture.connschema import COLUMNS, KINDS, arrow_schema
 from sopkit.capture.flowuid import flow_uid_words, uid_chars
+
+if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
+    import pandas as pd
 
 NS = 1_000_000_000
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
 _EXACT = 1 << 53
 _PROTO_CODE = np.full(256, 3, np.int64)
 _PROTO_CODE[[6, 17, 1, 58]] = [0, 1, 2, 2]
-_PROTO_TEXT = pa.array(["tcp", "udp", "icmp", "unknown_transport"], pa.large_string())
+_PROTO_TEXT = ("tcp", "udp", "icmp", "unknown_transport")
 _LONG_DOUBLE_OK = np.finfo(np.longdouble).nmant >= 63  # int64 exact in np.longdouble
 
 
@@ -74,8 +77,66 @@ def _fixed_strings(chars: np.ndarray) -> pa.Array:
     return _strings(chars.reshape(-1), np.full(n, w, np.int64))
 
 
-def _text(arr: pa.Array) -> pd.arrays.ArrowStringArray:
-    return pd.arrays.ArrowStringArray(arr)
+def _texts(items: list[str | None]) -> pa.Array:
+    """Arrow strings (None: null) from a Python list."""
+    raw = [b"" if t is None else t.encode() for t in items]
+    lengths = np.fromiter(map(len, raw), np.int64, len(raw))
+    offsets = np.zeros(len(raw) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    missing = np.fromiter((t is None for t in items), bool, len(items))
+    return pa.Array.from_buffers(pa.large_string(), len(raw),
+                                 [_validity(missing), pa.py_buffer(offsets), pa.py_buffer(b"".join(raw))])
+
+
+def _validity(missing: np.ndarray | None) -> pa.Buffer | None:
+    """Arrow validity bitmap (bit set = present) of a missing-value mask; None when nothing is missing."""
+    if missing is None or not missing.any():
+        return None
+    return pa.py_buffer(np.packbits(~missing, bitorder="little"))
+
+
+def _numbers(values: np.ndarray, typ: pa.DataType, missing: np.ndarray | None = None) -> pa.Array:
+    """An Arrow int64/float64/bool array over numpy ``values`` (``missing``: null mask)."""
+    if typ == pa.bool_():
+        data = pa.py_buffer(np.packbits(values.astype(bool), bitorder="little"))
+    else:
+        data = pa.py_buffer(np.ascontiguousarray(values, typ.to_pandas_dtype()))
+    return pa.Array.from_buffers(typ, len(values), [_validity(missing), data])
+
+
+def _gather(data: np.ndarray, offsets: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Strings ``index[i]`` of a string table (concatenated bytes ``data``, ``offsets`` into it):
+    the picked strings' concatenated bytes and lengths, in numpy (no per-row Python)."""
+    lengths = (offsets[1:] - offsets[:-1])[index]
+    total = int(lengths.sum())
+    starts = np.cumsum(lengths) - lengths
+    pos = np.arange(total, dtype=np.int64) + np.repeat(offsets[:-1][index] - starts, lengths)
+    return data[pos], lengths
+
+
+def _table(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A string table (concatenated UTF-8 bytes, offsets) for :func:`_gather`."""
+    raw = [t.encode() for t in texts]
+    offsets = np.zeros(len(raw) + 1, np.int64)
+    np.cumsum([len(b) for b in raw], out=offsets[1:])
+    return np.frombuffer(b"".join(raw), np.uint8), offsets
+
+
+def _pick(choices: Sequence[str], index: np.ndarray) -> pa.Array:
+    """``choices[index[i]]`` for each row, as Arrow strings."""
+    return _strings(*_gather(*_table(choices), np.asarray(index, np.int64)))
+
+
+def _sparse_texts(n: int, values: dict[int, str]) -> pa.Array:
+    """``n`` Arrow strings, null except the rows in ``values``."""
+    if not values:
+        return pa.Array.from_buffers(pa.large_string(), n, [_validity(np.ones(n, bool)),
+                                     pa.py_buffer(np.zeros(n + 1, np.int64)), pa.py_buffer(b"")])
+    rows = np.array(sorted(values), np.int64)
+    items: list[str | None] = [None] * n
+    for r in rows.tolist():
+        items[r] = values[r]
+    return _texts(items)
 
 
 def _history(words: np.ndarray, hlen: np.ndarray, long: dict[int, str]) -> pa.Array:
@@ -128,12 +189,12 @@ def _addresses(hi: np.ndarray, lo: np.ndarray, ver: np.ndarray) -> pa.Array:
     text6 = [socket.inet_ntop(socket.AF_INET6, raw[i:i + 16]) for i in range(0, len(raw), 16)]
     v4 = np.flatnonzero(ver == 4)
     data4, len4 = _ipv4_text(lo[v4] & 0xFFFFFFFF)
-    text4 = _strings(data4, len4)
-    dictionary = pa.concat_arrays([text4, pa.array(text6, pa.large_string())])
+    data6, off6 = _table(text6)
+    offsets = np.concatenate([np.cumsum(np.concatenate([[0], len4])), off6[1:] + len4.sum()])
     idx = np.empty(len(ver), np.int64)
     idx[v4] = np.arange(len(v4))
     idx[v6] = len(v4) + inv.ravel()
-    return dictionary.take(pa.array(idx))
+    return _strings(*_gather(np.concatenate([data4, data6]), offsets, idx))
 
 
 def _local(hi: np.ndarray, lo: np.ndarray, ver: np.ndarray, local_nets: list) -> np.ndarray:
@@ -148,17 +209,6 @@ def _local(hi: np.ndarray, lo: np.ndarray, ver: np.ndarray, local_nets: list) ->
             inside |= (ver == 6) & ((uh & np.uint64(mask >> 64)) == np.uint64(value >> 64)) & (
                 (ul & np.uint64(mask & _M64)) == np.uint64(value & _M64))
     return inside
-
-
-def _floats(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """A float column as pandas infers it from floats and Nones: NaN for None, or all None."""
-    if missing.all():
-        return np.full(len(values), None, object)
-    return np.where(missing, np.nan, values)
-
-
-def _int_na(values: np.ndarray, missing: np.ndarray) -> pd.arrays.IntegerArray:
-    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing.astype(bool))
 
 
 def _iat(n: np.ndarray, total: np.ndarray, qhi: np.ndarray, qlo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,9 +256,13 @@ def _take(parts: list[np.ndarray] | np.ndarray, axis: int) -> np.ndarray:
     return whole
 
 
-def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
-               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pd.DataFrame:
-    """The flows DataFrame of removed connections.
+def rows_columns(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str],
+                 parents: dict[int, str], seed: int, local_nets: list,
+                 cid: list[np.ndarray] | np.ndarray | None = None) -> dict[str, Any]:
+    """The columns of the removed connections, sorted by ``ts_ns`` then ``uid``, before they
+    become a DataFrame or an Arrow table: by kind (:data:`~sopkit.capture.connschema.KINDS`),
+    ``float``/``int`` a numpy array, ``Int64``/``boolean`` a ``(values, missing)`` pair (missing may
+    be None), ``string`` an Arrow array.
 
     ``fields``: their output rows column-major, ``fields[K.R_*, row]``, as one array or a list of
     parts (concatenated, and the list emptied so the parts can be freed); ``long_hist`` and
@@ -218,8 +272,6 @@ def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[in
     """
     fields = _take(fields, 1)
     n = fields.shape[1]
-    if not n:
-        return F.rows_to_frame([])  # pandas infers object columns for an empty table
     names = ("ord", "start", "last", "proto", "ver", "ohi", "olo", "op", "rhi", "rlo", "rp", "ob", "rb", "state",
              "missed", "hlen", "vlan", "ivlan")
     c = dict(zip(names, fields, strict=False))
@@ -239,7 +291,6 @@ def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[in
     parents = {int(rank[r]): v for r, v in parents.items()}
     c = dict(zip(names, fields, strict=False))
     proto = c["proto"]
-    orig_h, resp_h = _addresses(c["ohi"], c["olo"], c["ver"]), _addresses(c["rhi"], c["rlo"], c["ver"])
     local_o = _local(c["ohi"], c["olo"], c["ver"], local_nets) if local_nets else None
     local_r = _local(c["rhi"], c["rlo"], c["ver"], local_nets) if local_nets else None
     if cid is None:
@@ -248,38 +299,85 @@ def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[in
         cid = _take(cid, 0)[order]
     dur = c["last"] - c["start"]
     no_dur = dur <= 0
-    tp = [None] * n
-    for r, v in parents.items():
-        tp[r] = v
-    z = np.zeros(n, bool)
+    unknown = np.ones(n, bool)  # local_* without --local-net: unknown
     d: dict[str, Any] = {
-        "ts": exact_div(c["start"], NS), "ts_ns": c["start"], "uid": _text(_fixed_strings(uid_chars(w1[order], w2[order]))),
-        "id.orig_h": _text(orig_h), "id.orig_p": c["op"], "id.resp_h": _text(resp_h), "id.resp_p": c["rp"],
-        "proto": _text(_PROTO_TEXT.take(pa.array(_PROTO_CODE[proto & 0xFF]))), "ip_proto": proto,
-        "service": _text(pa.array(["-"], pa.large_string()).take(pa.array(np.zeros(n, np.int64)))),
-        "duration": _floats(exact_div(dur, NS), no_dur),
-        "orig_bytes": _int_na(c["ob"], no_dur), "resp_bytes": _int_na(c["rb"], no_dur),
-        "conn_state": _text(pa.array(K.STATES, pa.large_string()).take(pa.array(c["state"]))),
-        "local_orig": pd.arrays.BooleanArray(z if local_o is None else local_o, ~z if local_o is None else z),
-        "local_resp": pd.arrays.BooleanArray(z if local_r is None else local_r, ~z if local_r is None else z),
-        "missed_bytes": _int_na(c["missed"], z),
-        "history": _text(_history(fields[K.R_HIST:].T, c["hlen"], long_hist)),
-        "orig_pkts": _int_na(fields[K.R_DIR], z), "orig_ip_bytes": _int_na(fields[K.R_DIR + 1], z),
-        "resp_pkts": _int_na(fields[K.R_DIR + 9], z), "resp_ip_bytes": _int_na(fields[K.R_DIR + 10], z),
-        "tunnel_parents": _text(pa.array(tp, pa.large_string())),
-        "vlan": _int_na(c["vlan"], c["vlan"] < 0), "inner_vlan": _int_na(c["ivlan"], c["ivlan"] < 0),
-        "community_id": _text(_fixed_strings(cid)),
+        "ts": exact_div(c["start"], NS), "ts_ns": c["start"], "uid": _fixed_strings(uid_chars(w1[order], w2[order])),
+        "id.orig_h": _addresses(c["ohi"], c["olo"], c["ver"]), "id.orig_p": c["op"],
+        "id.resp_h": _addresses(c["rhi"], c["rlo"], c["ver"]), "id.resp_p": c["rp"],
+        "proto": _pick(_PROTO_TEXT, _PROTO_CODE[proto & 0xFF]), "ip_proto": proto,
+        "service": _pick(("-",), np.zeros(n, np.int64)),
+        "duration": np.where(no_dur, np.nan, exact_div(dur, NS)),
+        "orig_bytes": (c["ob"], no_dur), "resp_bytes": (c["rb"], no_dur),
+        "conn_state": _pick(K.STATES, c["state"]),
+        "local_orig": (~unknown, unknown) if local_o is None else (local_o, None),
+        "local_resp": (~unknown, unknown) if local_r is None else (local_r, None),
+        "missed_bytes": (c["missed"], None),
+        "history": _history(fields[K.R_HIST:].T, c["hlen"], long_hist),
+        "orig_pkts": (fields[K.R_DIR], None), "orig_ip_bytes": (fields[K.R_DIR + 1], None),
+        "resp_pkts": (fields[K.R_DIR + 9], None), "resp_ip_bytes": (fields[K.R_DIR + 10], None),
+        "tunnel_parents": _sparse_texts(n, parents),
+        "vlan": (c["vlan"], c["vlan"] < 0), "inner_vlan": (c["ivlan"], c["ivlan"] < 0),
+        "community_id": _fixed_strings(cid),
     }
     for side, r in (("orig", 0), ("resp", 9)):
         base = K.R_DIR + r
-        mean, std = _iat(fields[base + 2], fields[base + 3], fields[base + 7], fields[base + 8])
-        none = np.isnan(mean)
-        d[f"{side}_iat_mean"], d[f"{side}_iat_std"] = _floats(mean, none), _floats(std, none)
+        d[f"{side}_iat_mean"], d[f"{side}_iat_std"] = _iat(fields[base + 2], fields[base + 3], fields[base + 7],
+                                                           fields[base + 8])
     for side, r in (("orig", 0), ("resp", 9)):
         base = K.R_DIR + r
         pk = fields[base]
         none = pk == 0
-        d[f"{side}_size_min"] = _int_na(fields[base + 4], none)
-        d[f"{side}_size_max"] = _int_na(fields[base + 5], none)
-        d[f"{side}_size_mean"] = _floats(exact_div(fields[base + 6], np.where(none, 1, pk)), none)
-    return pd.DataFrame({name: d[name] for name in F.COLUMNS})
+        d[f"{side}_size_min"] = (fields[base + 4], none)
+        d[f"{side}_size_max"] = (fields[base + 5], none)
+        d[f"{side}_size_mean"] = np.where(none, np.nan, exact_div(fields[base + 6], np.where(none, 1, pk)))
+    return d
+
+
+def rows_table(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
+               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pa.Table:
+    """The removed connections as an Arrow table of schema :func:`~sopkit.capture.connschema.arrow_schema`
+    (arguments as :func:`rows_columns`): what ``sopkit flows`` writes to Parquet, without pandas."""
+    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid)
+    schema = arrow_schema()
+    arrays = []
+    for name, field in zip(COLUMNS, schema, strict=True):
+        v, kind = d[name], KINDS[name]
+        if kind == "string":
+            arrays.append(v)
+        elif kind == "float":  # missing is NaN, written as null (as pyarrow does from pandas)
+            arrays.append(_numbers(v, field.type, np.isnan(v)))
+        elif kind == "int":
+            arrays.append(_numbers(v, field.type))
+        else:
+            arrays.append(_numbers(v[0], field.type, v[1]))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
+               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pd.DataFrame:
+    """The flows DataFrame of removed connections (arguments as :func:`rows_columns`): exactly what
+    :func:`sopkit.capture.flows.rows_to_frame` builds from ``FlowTable`` rows."""
+    import pandas as pd
+
+    fields = _take(fields, 1)
+    if not fields.shape[1]:
+        from sopkit.capture.flows import rows_to_frame
+
+        return rows_to_frame([])  # pandas infers object columns for an empty table
+    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid)
+    out: dict[str, Any] = {}
+    for name in COLUMNS:
+        v, kind = d[name], KINDS[name]
+        if kind == "string":
+            out[name] = pd.arrays.ArrowStringArray(v)
+        elif kind == "float":  # as pandas infers floats and Nones: NaN, or all None
+            out[name] = np.full(len(v), None, object) if np.isnan(v).all() else v
+        elif kind == "int":
+            out[name] = v
+        else:
+            values, missing = v
+            missing = np.zeros(len(values), bool) if missing is None else missing
+            cls = pd.arrays.IntegerArray if kind == "Int64" else pd.arrays.BooleanArray
+            out[name] = cls(np.where(missing, 0, values).astype(values.dtype if kind == "Int64" else bool),
+                            missing.astype(bool))
+    return pd.DataFrame(out)

@@ -25,43 +25,14 @@ import pandas as pd
 
 from sopkit.capture import conn as C
 from sopkit.capture.community_id import community_id
+from sopkit.capture.conn import DNS_PORTS, ICMP4_PAIRS, ICMP6_PAIRS, LIKELY_TCP, LIKELY_UDP, TUNNEL_PROTOS
+from sopkit.capture.connschema import COLUMNS, columns_of
 from sopkit.capture.flowuid import flow_uid
 from sopkit.capture.packet import Packet
 from sopkit.errors import CaptureError
 
-#: Ports Zeek's default analyzers register (its ``likely_server_ports``): a connection seen first
-#: from such a port without a SYN is flipped so the server is the responder.
-LIKELY_TCP = frozenset({
-    21, 22, 23, 25, 53, 80, 81, 88, 110, 139, 143, 194, 443, 445, 502, 563, 585, 587, 614, 631, 636,
-    989, 990, 992, 993, 994, 995, 1080, 1434, 1883, 2811, 3128, 3306, 3389, 5060, 5222, 5223, 5269,
-    5432, 6379, 8000, 8080, 8888, 20000,
-})
-LIKELY_UDP = frozenset({
-    53, 67, 88, 123, 137, 161, 162, 443, 500, 514, 1812, 2123, 2152, 3544, 4500, 4789, 5060,
-    5072, 5353, 5355, 6081, 20000,
-})
-#: ICMP request/reply counterparts (Zeek's ``ICMP4_counterpart`` / ``ICMP6_counterpart``).
-ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
-ICMP6_PAIRS = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
-               139: 140, 140: 139}
-#: UDP ports where Zeek attaches its DNS analyzer, which expires idle sessions after
-#: ``dns_session_timeout`` (10 s) rather than the UDP inactivity timeout.
-DNS_PORTS = frozenset({53, 137, 5353, 5355})
-#: IP protocols carried by tunnel analyzers in Zeek, and IPv6 "no next header" (no conn.log row).
-TUNNEL_PROTOS = frozenset({4, 41, 47, 59})
-
 NS = 1_000_000_000
-COLUMNS = [
-    "ts", "ts_ns", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "ip_proto",
-    "service", "duration", "orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp",
-    "missed_bytes", "history", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes",
-    "tunnel_parents", "vlan", "inner_vlan", "community_id",
-    "orig_iat_mean", "orig_iat_std", "resp_iat_mean", "resp_iat_std",
-    "orig_size_min", "orig_size_max", "orig_size_mean", "resp_size_min", "resp_size_max", "resp_size_mean",
-]
-_INT_COLS = ["orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts",
-             "resp_ip_bytes", "vlan", "inner_vlan", "orig_size_min", "orig_size_max", "resp_size_min",
-             "resp_size_max"]
+_INT_COLS = columns_of("Int64")
 
 
 def _addr(b: bytes) -> str:

@@ -276,14 +276,33 @@ def test_stream_error_paths(tmp_path, monkeypatch):
     for name in ("conn.log", "f.csv", "f.parquet"):
         (tmp_path / name).write_text("old")
 
-    def broken_finish(self):
+    def broken_end(self):
         raise CaptureError("flow table broke at the end")
 
-    monkeypatch.setattr(fastflows.FastFlowTable, "finish", broken_finish)
+    monkeypatch.setattr(fastflows.FastFlowTable, "end", broken_end)
     for fmt, name in (("zeek", "conn.log"), ("csv", "f.csv"), ("parquet", "f.parquet")):
         args = _parser().parse_args(["flows", str(cap), "--format", fmt, "-o", str(tmp_path / name),
                                      "--chunk-rows", "1"])
         with pytest.raises(CaptureError, match="broke"):
             args.func(args)
         assert (tmp_path / name).read_text() == "old"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    monkeypatch.undo()
+
+    # a failure in the writer thread (after some blocks) reaches the command the same way
+    calls = []
+
+    def broken_write(self, table):
+        calls.append(table.num_rows)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_write(self, table)
+
+    real_write = commands._Sink._write_arrow
+    monkeypatch.setattr(commands._Sink, "_write_arrow", broken_write)
+    args = _parser().parse_args(["flows", str(cap), "--format", "parquet", "-o", str(tmp_path / "f.parquet"),
+                                 "--chunk-rows", "1"])
+    with pytest.raises(OSError, match="No space"):
+        args.func(args)
+    assert len(calls) == 2 and (tmp_path / "f.parquet").read_text() == "old"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
