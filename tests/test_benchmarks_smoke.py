@@ -199,10 +199,18 @@ def test_table_and_targets_from_results() -> None:
     table = capture.results_table(results)
     assert "| sopkit" in table and "1,000,000" in table and "20.0×" in table and "10.0×" in table
     assert "exit 1: boom" in table
-    lines = capture.target_lines(results, ["1×", "4×"], None)
-    assert any("packets/s" in x and "PASS" in x and "800,000 at 4×" in x for x in lines)
-    assert any("dpkt builder" in x and "FAIL" in x and "10.0× at 4×" in x for x in lines)
+    lines = capture.target_lines(results, ["1×", "4×"], None)  # no large capture: judged on 4×
+    assert any("packets/s" in x and "PASS" in x and "(800,000 packets/s)" in x and "--no-big" in x for x in lines)
+    assert any("dpkt builder" in x and "FAIL" in x and "10.0×" in x for x in lines)
+    assert any("for information, at 1×: 20.0× dpkt" in x for x in lines)
     assert any("RSS flat" in x and "FAIL" in x and "1.50×" in x for x in lines)
+    big = [R("sopkit", "11× (big)", 11_000_000, 2_160_000_000, 8.0, 9.0, 450.0, 300.0, 110),
+           R("dpkt", "11× (big)", 11_000_000, 2_160_000_000, 104.0, 104.0, 500.0, 450.0, 110)]
+    lines = capture.target_lines(results + big, ["1×", "4×"], "11× (big)")  # judged on the large capture
+    assert any("packets/s" in x and "2.16 GB capture" in x and "PASS" in x and "1,375,000" in x for x in lines)
+    assert any("dpkt builder" in x and "PASS" in x and "13.0×" in x for x in lines)
+    assert any("for information, at 4×: 10.0× dpkt" in x for x in lines)
+    assert any("under 1,536 MB" in x and "PASS" in x and "450 MB" in x for x in lines)
     marginal = capture.marginal_table(results, ["1×", "4×"], {"sopkit": 0.5, "dpkt": None})
     assert "| sopkit" in marginal and "750,000" in marginal and "0.50" in marginal
     assert "100,000" in marginal and "tshark-fields" not in marginal  # failed runs have no slope

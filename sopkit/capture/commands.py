@@ -6,7 +6,9 @@ not use and why, packets the flow table dropped), so nothing is lost silently.
 Output is streamed by default: the compiled engine hands over each connection when it is removed
 (closed, timed out, reused, or at the end of the input — Zeek's own conn.log order), and rows are
 written in blocks of ``--chunk-rows`` as they come, so memory stays bounded by the connections that
-are live at once rather than growing with the capture. ``--sort`` (and ``--engine exact``) build the
+are live at once rather than growing with the capture. Decoding, the flow kernel and the
+conversion/writing of blocks run in three threads (:mod:`sopkit.capture.pipeline`); Parquet is
+written straight from Arrow arrays, so ``--format parquet`` never imports pandas. ``--sort`` (and ``--engine exact``) build the
 whole table first and write it sorted by start time and uid, as the library's ``build_flows`` returns
 it. Files are written to a temporary name in the target folder and renamed at the end: an error
 leaves no half-written output and an existing file untouched.
@@ -29,7 +31,7 @@ if TYPE_CHECKING:  # pandas is imported when a command runs, not when the CLI pa
     import pandas as pd
 
 #: rows gathered before a block is written when streaming (``--chunk-rows``)
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000
 
 
 def _time_ns(text: str, what: str) -> int:
@@ -284,8 +286,13 @@ def _cmd_flows(args: argparse.Namespace) -> int:
             from sopkit.capture.pipeline import Prefetch
 
             feed = Prefetch(stream, depth=4, name="sopkit-decode")
-        table = FastFlowTable(**flow_kw)
-        df = build_flows_fast(stream, table=table) if args.sort else None
+        try:
+            table = FastFlowTable(**flow_kw)
+            df = build_flows_fast(stream, table=table) if args.sort else None
+        except BaseException:
+            if feed is not None:
+                feed.close()
+            raise
     try:
         sink = _Sink(args.format, args.output)
     except BaseException:

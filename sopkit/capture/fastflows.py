@@ -8,8 +8,10 @@ with connection state in numpy arrays indexed by a slot, a key → slot open-add
 and a timer heap in arrays.  State persists across batches (streaming): memory is bounded by the
 live connections, removed connections are emitted as integer rows and their slots reused.
 Community ids are computed per drained chunk (compiled SHA-1 without the GIL, so it overlaps the
-decoding of the next block in :func:`prefetch`'s thread); the DataFrame is built column by column
-by :func:`sopkit.capture.fastrows.rows_frame` — no per-row Python.
+decoding of the next block in the read-ahead thread of :mod:`sopkit.capture.pipeline`).  Removed
+rows leave as :class:`RemovedRows`, which become the DataFrame (:func:`~sopkit.capture.fastrows.rows_frame`)
+or an Arrow table (:func:`~sopkit.capture.fastrows.rows_table`, no pandas) column by column — no
+per-row Python — in whichever thread converts them.
 
 Why numba: the state machine is branchy scalar code (no numpy vectorization applies) and must run
 at millions of packets per second.  numba is imported only when a :class:`FastFlowTable` is made,
