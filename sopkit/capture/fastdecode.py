@@ -37,8 +37,7 @@ from sopkit.capture.batch import (
 from sopkit.capture.decode import Decoder
 from sopkit.capture.fastscan import Chunk, scan_file
 from sopkit.capture.packet import Frame
-from sopkit.capture.readers import CaptureReader, open_captures, total_stats
-from sopkit.capture.stats import CaptureStats
+from sopkit.capture.readers import CaptureReader, CaptureStream
 from sopkit.errors import ParameterError
 
 #: columns the kernel fills, in its argument order (ts_ns, tunnel, frame_index come from elsewhere)
@@ -73,7 +72,7 @@ class _Decoded:
                      int(c.index[i]))
 
 
-class BatchStream:
+class BatchStream(CaptureStream):
     """Iterator of :class:`PacketBatch` over one or more captures (see :func:`iter_batches`).
 
     Attributes for inspection: ``readers`` (one :class:`CaptureReader` per file, with its
@@ -86,10 +85,8 @@ class BatchStream:
                  verify_checksums: bool = True) -> None:
         if batch_size < 1:
             raise ParameterError(f"iter_batches: batch_size must be at least 1, not {batch_size}")
-        self.readers, self.rejected = open_captures(paths)
-        self.start_ns, self.end_ns = start_ns, end_ns
+        super().__init__(paths, start_ns=start_ns, end_ns=end_ns, progress=progress)
         self.batch_size = batch_size
-        self.progress = progress
         self.verify = verify_checksums
         self.decoder = Decoder(verify_checksums=verify_checksums)
         self.fast_stats: Counter = Counter()  #: Decoder-style counters of the frames the kernel decoded
@@ -98,12 +95,6 @@ class BatchStream:
         self.packets = 0
         self._pool = np.zeros(0, np.int64)  #: timestamps of the current chunks, for the multi-file merge
         self._pool_used = 0
-        self._gen: Iterator[PacketBatch] | None = None
-
-    @property
-    def stats(self) -> CaptureStats:
-        """Reader totals over every file read so far (records, bytes, warnings, skipped blocks)."""
-        return total_stats(self.readers)
 
     @property
     def decode_stats(self) -> Counter:
@@ -115,13 +106,8 @@ class BatchStream:
         """Frames decoded so far (after the time filter)."""
         return self.fast_frames + self.slow_frames
 
-    def __iter__(self) -> Iterator[PacketBatch]:
-        return self
-
-    def __next__(self) -> PacketBatch:
-        if self._gen is None:
-            self._gen = self._batches()
-        return next(self._gen)
+    def _items(self) -> Iterator[PacketBatch]:
+        return self._batches()
 
     def _sources(self) -> list[tuple[CaptureReader, Iterator[Chunk]]]:
         return [(r, scan_file(r)) for r in self.readers]

@@ -185,12 +185,11 @@ def total_stats(readers: Iterable[CaptureReader]) -> CaptureStats:
     return total
 
 
-class FrameStream:
-    """Several captures merged into one time-ordered :class:`Frame` stream (``heapq.merge`` on ts).
-
-    ``readers`` exposes each file's :class:`CaptureReader` (and so its stats); ``rejected`` lists
-    the files found in directories that were not captures.
-    """
+class CaptureStream:
+    """Base of the merged streams over several captures: opens them (``readers``, one
+    :class:`CaptureReader` each, and ``rejected``, files found in directories that were not
+    captures), keeps the time window and progress flag, totals the readers' statistics, and
+    iterates what :meth:`_items` yields (started on the first ``next``)."""
 
     def __init__(
         self,
@@ -204,20 +203,30 @@ class FrameStream:
         self.start_ns = start_ns
         self.end_ns = end_ns
         self.progress = progress
-        self._gen: Iterator[Frame] | None = None
+        self._gen: Iterator | None = None
 
     @property
     def stats(self) -> CaptureStats:
-        """Totals over every file read so far."""
+        """Totals over every file read so far (records, bytes, warnings, skipped blocks)."""
         return total_stats(self.readers)
 
-    def __next__(self) -> Frame:
+    def _items(self) -> Iterator:
+        raise NotImplementedError
+
+    def __next__(self):  # each subclass yields its own item type
         if self._gen is None:
-            self._gen = self._frames()
+            self._gen = self._items()
         return next(self._gen)
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self):
         return self
+
+
+class FrameStream(CaptureStream):
+    """Several captures merged into one time-ordered :class:`Frame` stream (``heapq.merge`` on ts)."""
+
+    def _items(self) -> Iterator[Frame]:
+        return self._frames()
 
     def _frames(self) -> Iterator[Frame]:
         readers = self.readers
