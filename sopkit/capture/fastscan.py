@@ -322,14 +322,12 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
         # one block the compiled walk did not take, exactly as PcapngReader handles it
         btype = u32(buf, pos)[0]
         if btype == pcapng.SHB:
-            bom = buf[pos + 8 : pos + 12]
-            if struct.unpack("<I", bom)[0] == pcapng.BYTE_ORDER_MAGIC:
-                order = "<"
-            elif struct.unpack(">I", bom)[0] == pcapng.BYTE_ORDER_MAGIC:
-                order = ">"
-            else:
-                warn(win.base + pos, f"section header without byte-order magic ({bom.hex()}); stopped")
+            got_order = pcapng.section_order(buf, pos)
+            if got_order is None:
+                warn(win.base + pos, f"section header without byte-order magic ({buf[pos + 8 : pos + 12].hex()}); "
+                                     "stopped")
                 break
+            order = got_order
             u32 = struct.Struct(order + "I").unpack_from
             interfaces = []
             tables = _iface_arrays(interfaces)
@@ -350,57 +348,17 @@ def _pcapng_chunks(reader: CaptureReader) -> Iterator[Chunk]:
         start = pos
         win.pos = end
         at = win.base + start
-        if btype == pcapng.EPB or btype == pcapng.PB:
-            if total < 32:
-                warn(at, f"packet block too short ({total} bytes)")
-                st.skipped["short packet block"] += 1
-                continue
-            if btype == pcapng.EPB:
-                if_id, high, low, caplen, wirelen = struct.unpack_from(order + "IIIII", buf, start + 8)
-            else:
-                if_id, _drops, high, low, caplen, wirelen = struct.unpack_from(order + "HHIIII", buf, start + 8)
-            if caplen > total - 32:
-                warn(at, f"captured length {caplen} exceeds the block ({total} bytes)")
-                st.skipped["packet larger than its block"] += 1
-                continue
-            if if_id >= len(interfaces):
-                warn(at, f"packet for undeclared interface {if_id}")
-                st.skipped["undeclared interface"] += 1
-                continue
-            iface = interfaces[if_id]
-            ts = iface.ts_ns(high, low)
-            if not -_I64_MAX - 1 <= ts <= _I64_MAX:  # cannot be a PacketBatch timestamp
-                warn(at, f"timestamp out of range ({ts} ns, interface {if_id})")
-                st.skipped["timestamp out of range"] += 1
-                continue
-            col.add_one(start + 28, caplen, wirelen, ts, iface.linktype)
-        elif btype == pcapng.SPB:
-            if not interfaces:
-                warn(at, "simple packet block before any interface")
-                st.skipped["undeclared interface"] += 1
-                continue
-            iface = interfaces[0]
-            wirelen = u32(buf, start + 8)[0]
-            caplen = min(wirelen, total - 16)
-            if iface.snaplen:
-                caplen = min(caplen, iface.snaplen)
-            col.add_one(start + 12, caplen, wirelen, 0, iface.linktype)
-        elif btype == pcapng.IDB:
-            if total < 20:
-                warn(at, f"interface block too short ({total} bytes)")
-                continue
-            linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, start + 8)
-            iface = pcapng.Interface(linktype, snaplen)
-            for code, value in pcapng._options(buf, start + 16, end - 4, order):
-                if code == pcapng.OPT_TSRESOL and value:
-                    iface.tsresol = value[0]
-                elif code == pcapng.OPT_TSOFFSET and len(value) == 8:
-                    iface.tsoffset_ns = struct.unpack(order + "q", value)[0] * 1_000_000_000
-            interfaces.append(iface)
+        got = pcapng.read_block(buf, start, total, btype, order, interfaces, st, warn, at)
+        if btype == pcapng.IDB:
             tables = _iface_arrays(interfaces)
-            st.linktypes.add(linktype)
-        elif btype != pcapng.SHB:
-            st.skipped[f"{pcapng.BLOCK_NAMES.get(btype, 'unknown')} block {btype:#x}"] += 1
+        if got is None:
+            continue
+        off, caplen, wirelen, ts, iface = got
+        if not -_I64_MAX - 1 <= ts <= _I64_MAX:  # cannot be a PacketBatch timestamp
+            warn(at, f"timestamp out of range ({ts} ns, interface {interfaces.index(iface)})")
+            st.skipped["timestamp out of range"] += 1
+            continue
+        col.add_one(off, caplen, wirelen, ts, iface.linktype)
     chunk = col.flush(win.buf)
     if chunk is not None:
         yield chunk

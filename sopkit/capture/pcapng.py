@@ -16,7 +16,7 @@ decryption secrets, custom) are skipped and counted in ``stats.skipped``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from sopkit.capture.packet import Frame
@@ -84,6 +84,75 @@ def _options(body: bytes, start: int, end: int, order: str) -> Iterator[tuple[in
         start += 4 + ((length + 3) & ~3)
 
 
+def section_order(buf: bytes, pos: int) -> str | None:
+    """Byte order (``"<"`` or ``">"``) of the Section Header Block at ``buf[pos:]``; None without the magic."""
+    bom = buf[pos + 8 : pos + 12]
+    if struct.unpack("<I", bom)[0] == BYTE_ORDER_MAGIC:
+        return "<"
+    if struct.unpack(">I", bom)[0] == BYTE_ORDER_MAGIC:
+        return ">"
+    return None
+
+
+def read_block(buf: bytes, start: int, total: int, btype: int, order: str, interfaces: list[Interface],
+               stats: CaptureStats, warn: Callable[[int, str], None], at: int) -> tuple | None:
+    """Interpret one complete block ``buf[start : start + total]`` of type ``btype``.
+
+    A packet block (EPB, PB, SPB) gives ``(data offset in buf, caplen, wirelen, ts_ns, interface)``;
+    an Interface Description Block is appended to ``interfaces``; a damaged block is reported with
+    ``warn(at, text)`` (``at``: its file offset) and counted in ``stats.skipped``; other block types
+    are counted there too. Everything but a packet gives None. Shared by :class:`PcapngReader` and
+    the block scanner of :mod:`sopkit.capture.fastscan`, so both read a file the same way.
+    """
+    if btype == EPB or btype == PB:
+        if total < 32:
+            warn(at, f"packet block too short ({total} bytes)")
+            stats.skipped["short packet block"] += 1
+            return None
+        if btype == EPB:
+            if_id, high, low, caplen, wirelen = struct.unpack_from(order + "IIIII", buf, start + 8)
+        else:
+            if_id, _drops, high, low, caplen, wirelen = struct.unpack_from(order + "HHIIII", buf, start + 8)
+        if caplen > total - 32:
+            warn(at, f"captured length {caplen} exceeds the block ({total} bytes)")
+            stats.skipped["packet larger than its block"] += 1
+            return None
+        if if_id >= len(interfaces):
+            warn(at, f"packet for undeclared interface {if_id}")
+            stats.skipped["undeclared interface"] += 1
+            return None
+        iface = interfaces[if_id]
+        return start + 28, caplen, wirelen, iface.ts_ns(high, low), iface
+    if btype == SPB:
+        if not interfaces:
+            warn(at, "simple packet block before any interface")
+            stats.skipped["undeclared interface"] += 1
+            return None
+        iface = interfaces[0]
+        wirelen = struct.unpack_from(order + "I", buf, start + 8)[0]
+        caplen = min(wirelen, total - 16)
+        if iface.snaplen:
+            caplen = min(caplen, iface.snaplen)
+        return start + 12, caplen, wirelen, 0, iface  # SPBs carry no timestamp
+    if btype == IDB:
+        if total < 20:
+            warn(at, f"interface block too short ({total} bytes)")
+            return None
+        linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, start + 8)
+        iface = Interface(linktype, snaplen)
+        for code, value in _options(buf, start + 16, start + total - 4, order):
+            if code == OPT_TSRESOL and value:
+                iface.tsresol = value[0]
+            elif code == OPT_TSOFFSET and len(value) == 8:
+                iface.tsoffset_ns = struct.unpack(order + "q", value)[0] * 1_000_000_000
+        interfaces.append(iface)
+        stats.linktypes.add(linktype)
+        return None
+    if btype != SHB:
+        stats.skipped[f"{BLOCK_NAMES.get(btype, 'unknown')} block {btype:#x}"] += 1
+    return None
+
+
 class PcapngReader:
     """Iterate over the packet blocks of one pcapng stream as :class:`Frame` objects."""
 
@@ -115,6 +184,10 @@ class PcapngReader:
         order = "<"
         u32 = struct.Struct("<I").unpack_from
         interfaces: list[Interface] = []
+
+        def warn(at: int, text: str) -> None:
+            self._warn(index, at, text)
+
         while True:
             avail = len(buf) - pos
             if avail < 12:
@@ -129,14 +202,12 @@ class PcapngReader:
                 continue
             btype = u32(buf, pos)[0]
             if btype == SHB:  # byte order may change at every section
-                bom = buf[pos + 8 : pos + 12]
-                if struct.unpack("<I", bom)[0] == BYTE_ORDER_MAGIC:
-                    order = "<"
-                elif struct.unpack(">I", bom)[0] == BYTE_ORDER_MAGIC:
-                    order = ">"
-                else:
-                    self._warn(index, base + pos, f"section header without byte-order magic ({bom.hex()}); stopped")
+                got_order = section_order(buf, pos)
+                if got_order is None:
+                    self._warn(index, base + pos, f"section header without byte-order magic "
+                                                  f"({buf[pos + 8 : pos + 12].hex()}); stopped")
                     return
+                order = got_order
                 u32 = struct.Struct(order + "I").unpack_from
                 interfaces = []
             total = u32(buf, pos + 4)[0]
@@ -156,57 +227,11 @@ class PcapngReader:
                 continue
             start = pos
             pos = end
-            if btype == EPB or btype == PB:
-                if total < 32:
-                    self._warn(index, base + start, f"packet block too short ({total} bytes)")
-                    st.skipped["short packet block"] += 1
-                    continue
-                if btype == EPB:
-                    if_id, high, low, caplen, wirelen = struct.unpack_from(order + "IIIII", buf, start + 8)
-                else:
-                    if_id, _drops, high, low, caplen, wirelen = struct.unpack_from(order + "HHIIII", buf, start + 8)
-                if caplen > total - 32:
-                    self._warn(index, base + start, f"captured length {caplen} exceeds the block ({total} bytes)")
-                    st.skipped["packet larger than its block"] += 1
-                    continue
-                if if_id >= len(interfaces):
-                    self._warn(index, base + start, f"packet for undeclared interface {if_id}")
-                    st.skipped["undeclared interface"] += 1
-                    continue
-                iface = interfaces[if_id]
-                data = buf[start + 28 : start + 28 + caplen]
-                ts = iface.ts_ns(high, low)
-            elif btype == SPB:
-                if not interfaces:
-                    self._warn(index, base + start, "simple packet block before any interface")
-                    st.skipped["undeclared interface"] += 1
-                    continue
-                iface = interfaces[0]
-                wirelen = u32(buf, start + 8)[0]
-                caplen = min(wirelen, total - 16)
-                if iface.snaplen:
-                    caplen = min(caplen, iface.snaplen)
-                data = buf[start + 12 : start + 12 + caplen]
-                ts = 0  # SPBs carry no timestamp
-            elif btype == IDB:
-                if total < 20:
-                    self._warn(index, base + start, f"interface block too short ({total} bytes)")
-                    continue
-                linktype, _res, snaplen = struct.unpack_from(order + "HHI", buf, start + 8)
-                iface = Interface(linktype, snaplen)
-                for code, value in _options(buf, start + 16, end - 4, order):
-                    if code == OPT_TSRESOL and value:
-                        iface.tsresol = value[0]
-                    elif code == OPT_TSOFFSET and len(value) == 8:
-                        iface.tsoffset_ns = struct.unpack(order + "q", value)[0] * 1_000_000_000
-                interfaces.append(iface)
-                st.linktypes.add(linktype)
+            got = read_block(buf, start, total, btype, order, interfaces, st, warn, base + start)
+            if got is None:
                 continue
-            elif btype == SHB:
-                continue
-            else:
-                st.skipped[f"{BLOCK_NAMES.get(btype, 'unknown')} block {btype:#x}"] += 1
-                continue
+            off, caplen, wirelen, ts, iface = got
+            data = buf[off : off + caplen]
             st.records += 1
             st.bytes += caplen
             if caplen < wirelen:
