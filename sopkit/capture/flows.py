@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sopkit.capture import conn as C
+from sopkit.capture import conntcp as T
 from sopkit.capture.community_id import community_id
 from sopkit.capture.conn import DNS_PORTS, ICMP4_PAIRS, ICMP6_PAIRS, LIKELY_TCP, LIKELY_UDP, TUNNEL_PROTOS
 from sopkit.capture.connschema import COLUMNS, columns_of
@@ -165,15 +166,15 @@ class FlowTable:
                 self.stats["bad_checksum_dropped"] += 1
             else:
                 captured = min(len(p.payload), p.payload_len)
-                act = C.tcp_packet(c, is_orig, ts, p.tcp_flags, p.seq, p.ack, p.payload_len, captured,
+                act = T.tcp_packet(c, is_orig, ts, p.tcp_flags, p.seq, p.ack, p.payload_len, captured,
                                    p.window, p.ip_len, self.tcp_to, self.report_partial)
                 if act:
-                    if act & C.ACT_ATTEMPT:
+                    if act & T.ACT_ATTEMPT:
                         self._timer(ts + int(C.ATTEMPT_DELAY * NS), 1, c)
-                    if act & C.ACT_DELETE:
+                    if act & T.ACT_DELETE:
                         c.seq_no += 1  # cancel attempt/expire timers
                         self._timer(c.last_ns + int(C.CLOSE_DELAY * NS), 3, c)
-                    if act & C.ACT_EXPIRE:
+                    if act & T.ACT_EXPIRE:
                         self._timer(c.last_ns + int(C.SESSION_TIMER * NS), 2, c)
         else:
             d = 0 if is_orig else 1
