@@ -23,20 +23,13 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_KEYS = np.array([(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in MONTHS], dtype=np.int64)
+from sopkit.logs.fastbytes import MONTH_KEYS as _MONTH_KEYS
+from sopkit.logs.fastbytes import digit as _digit
+from sopkit.logs.fastbytes import split_lines
+from sopkit.logs.fastbytes import ws as _ws
+
 #: span slots: host, program, pid, message, pri digits, whole line
 HOST, PROGRAM, PID, MESSAGE, PRI, RAW = range(6)
-
-
-@njit(cache=True, inline="always")
-def _ws(c):
-    return c == 32 or c == 9 or c == 10 or c == 13 or c == 12
-
-
-@njit(cache=True, inline="always")
-def _digit(c):
-    return 48 <= c <= 57
 
 
 @njit(cache=True, inline="always")
@@ -197,7 +190,6 @@ def gather(buf, fs, fe, rows):
 
 def split(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The block as bytes and its line starts/ends (``\\r`` stripped), as :mod:`fastaccess` splits them."""
-    from sopkit.logs.fastaccess import split_lines
 
     buf = np.frombuffer(block, dtype=np.uint8)
     starts, ends = split_lines(buf)
