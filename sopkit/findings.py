@@ -2,7 +2,7 @@
 
 One shape for all detectors, so the reports, the history, the triage list of SOP 2 and later the
 case state machine can treat a port scan seen in a capture and an SSH brute force seen in auth.log
-alike. A finding says what was seen (title, explanation in Bahasa Indonesia and English), how bad
+alike. A finding says what was seen (title and explanation, in Bahasa Indonesia and English), how bad
 (severity, score), who was involved (entities), when (first/last seen, UTC), how much (counts),
 where the proof is (evidence rows, or a reference to them) and which ATT&CK technique it maps to.
 """
@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -23,48 +23,72 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 #: Columns of :func:`findings_frame`, in order.
 FINDING_COLUMNS = [
-    "id", "detector", "title", "severity", "score", "attack", "first_seen", "last_seen",
+    "id", "detector", "title_id", "title_en", "severity", "score", "attack", "first_seen", "last_seen",
     "entities", "counts", "explanation_id", "explanation_en", "recommendation_id", "recommendation_en",
     "evidence_ref", "evidence_rows",
 ]
 
 
-@dataclass
+@dataclass(init=False)
 class Finding:
     """One thing a detector wants an analyst to look at.
 
-    ``entities`` maps a role to values, e.g. ``{"src_ip": ["203.0.113.9"], "dst_port": [22],
+    ``title_id``/``title_en`` name it in one line (Bahasa Indonesia, the reports' default, and
+    English); ``entities`` maps a role to values, e.g. ``{"src_ip": ["203.0.113.9"], "dst_port": [22],
     "user": ["root"]}``; ``counts`` holds the numbers behind the verdict (``{"failures": 412}``);
     ``evidence`` is a small DataFrame of the rows that prove it (flows, log lines), and
     ``evidence_ref`` says where the full set lives (a file and a query) when it is too big to carry.
     """
 
     detector: str
-    title: str
+    title_id: str
+    title_en: str
     severity: str
     first_seen: dt.datetime
     last_seen: dt.datetime
     explanation_id: str
     explanation_en: str
-    attack: str = ""  #: ATT&CK technique id(s), comma-separated, e.g. "T1110.001"
-    score: float = 0.0  #: detector-specific strength in [0, 1]; orders findings of equal severity
-    entities: dict[str, list[Any]] = field(default_factory=dict)
-    counts: dict[str, float] = field(default_factory=dict)
-    recommendation_id: str = ""
-    recommendation_en: str = ""
-    evidence: pd.DataFrame | None = None
-    evidence_ref: str = ""
-    id: str = ""
+    attack: str  #: ATT&CK technique id(s), comma-separated, e.g. "T1110.001"
+    score: float  #: detector-specific strength in [0, 1]; orders findings of equal severity
+    entities: dict[str, list[Any]]
+    counts: dict[str, float]
+    recommendation_id: str
+    recommendation_en: str
+    evidence: pd.DataFrame | None
+    evidence_ref: str
+    id: str
+
+    def __init__(self, *, detector: str, severity: str, first_seen: Any, last_seen: Any, explanation_id: str,
+                 explanation_en: str, title_id: str = "", title_en: str = "", title: str = "", attack: str = "",
+                 score: float = 0.0, entities: dict[str, list[Any]] | None = None,
+                 counts: dict[str, float] | None = None, recommendation_id: str = "", recommendation_en: str = "",
+                 evidence: pd.DataFrame | None = None, evidence_ref: str = "", id: str = "") -> None:
+        """Keyword arguments only. ``title`` is a one-language title used for both languages, for
+        callers (and stored tables) from before titles were bilingual; detectors give both."""
+        self.detector, self.severity, self.attack, self.score = detector, severity, attack, score
+        self.title_id, self.title_en = title_id or title, title_en or title
+        self.first_seen, self.last_seen = first_seen, last_seen
+        self.explanation_id, self.explanation_en = explanation_id, explanation_en
+        self.entities, self.counts = dict(entities or {}), dict(counts or {})
+        self.recommendation_id, self.recommendation_en = recommendation_id, recommendation_en
+        self.evidence, self.evidence_ref, self.id = evidence, evidence_ref, id
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must be within [0, 1], got {self.score}")
+        if not (self.title_id and self.title_en):
+            raise ValueError(f"{self.detector}: a finding needs a title in both languages (title_id, title_en)")
         self.first_seen = _utc(self.first_seen)
         self.last_seen = _utc(self.last_seen)
         if not self.id:
             self.id = finding_id(self.detector, self.entities, self.first_seen)
+
+    def title(self, lang: str = "id") -> str:
+        """The title in the report's language."""
+        return self.title_id if lang == "id" else self.title_en
 
     def explanation(self, lang: str = "id") -> str:
         """The explanation in the report's language."""
@@ -104,3 +128,21 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     return df.sort_values(["severity", "score", "first_seen"], ascending=[False, False, True],
                           kind="stable").reset_index(drop=True)
 
+
+
+def stored_findings(table: pd.DataFrame) -> pd.DataFrame:
+    """A findings table read back from history (e.g. ``HistoryStore.load(..., "findings")``) in today's columns.
+
+    Runs from before titles were bilingual stored one English ``title``; it becomes ``title_en`` and,
+    being the only wording recorded, ``title_id`` as well. Rows of newer runs keep their own titles, so
+    a history mixing both loads as one table. Columns beyond :data:`FINDING_COLUMNS` (``run_id``,
+    ``day``) are kept after them.
+    """
+    if "title" not in table.columns:
+        return table
+    out = table.copy()
+    for col in ("title_en", "title_id"):
+        out[col] = out[col].fillna(out["title"]) if col in out.columns else out["title"]
+    out = out.drop(columns="title")
+    known = [c for c in FINDING_COLUMNS if c in out.columns]
+    return out[known + [c for c in out.columns if c not in known]]

@@ -51,7 +51,8 @@ def detect_beacons(tables, thresholds: Thresholds, history=None) -> list[Finding
         regular = 1.0 - ratio / thresholds.beacon_max_mad_ratio
         score = 0.5 * strength(n, thresholds.beacon_min_conns) + 0.5 * regular
         found.append(finding(
-            "beacon", f"Beaconing {src} → {dst}:{port} every {interval:.0f} s ({n} connections)", score, rows,
+            "beacon", (f"Komunikasi berkala (beaconing) {src} → {dst}:{port} tiap {interval:.0f} detik ({n} koneksi)",
+                       f"Beaconing {src} → {dst}:{port} every {interval:.0f} s ({n} connections)"), score, rows,
             severity="high" if n >= 4 * thresholds.beacon_min_conns and ratio <= thresholds.beacon_max_mad_ratio / 2
             else "medium", attack="T1071,T1573",
             entities={"src_ip": [src], "dst_ip": [dst], "dst_port": [int(port)]},

@@ -47,7 +47,8 @@ def detect_cleartext(tables, thresholds: Thresholds, history=None) -> list[Findi
         what_en = "Telnet sessions (every keystroke, passwords included, is readable)" if proto == "telnet" else \
             f"{len(rows)} {proto} logins ({with_pw} with a password)"
         found.append(finding(
-            "cleartext", f"Cleartext {proto} credentials to {server}", 0.9 if crosses else 0.6, rows,
+            "cleartext", (f"Kredensial {proto} tanpa enkripsi ke {server}", f"Cleartext {proto} credentials to {server}"),
+            0.9 if crosses else 0.6, rows,
             severity="high" if crosses else "medium", attack="T1040,T1552.001",
             entities={"server_ip": [server], "src_ip": clients[:50], "user": users[:50], "protocol": [proto]},
             counts={"logins": len(rows), "with_password": with_pw, "clients": len(clients), "users": len(users)},

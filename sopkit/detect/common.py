@@ -65,12 +65,15 @@ def text_entropy(s: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
 
 
-def finding(detector: str, title: str, score: float, rows: pd.DataFrame, *, severity: str, attack: str,
+def finding(detector: str, title: tuple[str, str], score: float, rows: pd.DataFrame, *, severity: str, attack: str,
             entities: dict, counts: dict, explanation: tuple[str, str], recommendation: tuple[str, str],
             columns: list[str] | None = None, table: str = "flows", query: str = "") -> Finding:
-    """Build a :class:`Finding` whose time span and evidence come from ``rows`` (with a ``ts`` column)."""
+    """Build a :class:`Finding` whose time span and evidence come from ``rows`` (with a ``ts`` column).
+
+    ``title``, ``explanation`` and ``recommendation`` are (Bahasa Indonesia, English) pairs.
+    """
     first, last = when(rows["ts"])
-    return Finding(detector=detector, title=title, severity=severity, first_seen=first, last_seen=last,
+    return Finding(detector=detector, title_id=title[0], title_en=title[1], severity=severity, first_seen=first, last_seen=last,
                    explanation_id=explanation[0], explanation_en=explanation[1], attack=attack,
                    score=round(float(score), 3), entities=entities,
                    counts={k: float(v) for k, v in counts.items()},

@@ -87,7 +87,8 @@ def detect_dns_tunnel(tables, thresholds: Thresholds, history=None) -> list[Find
         desc_en = {"long": f"names average {s['mean_len']:.0f} characters", "entropy":
                    f"entropy {s['entropy']:.1f} bits/char", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
         found.append(finding(
-            "dnstunnel", f"DNS tunnel / exfiltration via {domain} ({int(s['unique'])} distinct names)", score, rows,
+            "dnstunnel", (f"Tunnel DNS / eksfiltrasi data melalui {domain} ({int(s['unique'])} nama berbeda)",
+                          f"DNS tunnel / exfiltration via {domain} ({int(s['unique'])} distinct names)"), score, rows,
             severity="high" if len(hits) >= 2 else "medium", attack="T1071.004,T1048.003",
             entities={"domain": [domain], "src_ip": clients},
             counts={"queries": int(s["queries"]), "distinct_names": int(s["unique"]), "mean_length": s["mean_len"],

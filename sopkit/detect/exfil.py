@@ -57,7 +57,8 @@ def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame 
         score = 0.5 * strength(sent, thresholds.exfil_min_bytes) + 0.5 * strength(z, thresholds.exfil_robust_z)
         mb = sent / 1e6
         found.append(finding(
-            "exfil", f"Large upload from {host} ({mb:.1f} MB out)", score, rows[rows["sent"] > 0],
+            "exfil", (f"Unggahan data besar dari {host} ({mb:.1f} MB keluar)", f"Large upload from {host} ({mb:.1f} MB out)"),
+            score, rows[rows["sent"] > 0],
             severity="high" if sent >= thresholds.exfil_high_bytes else "medium", attack="T1048,T1567",
             entities={"src_ip": [host], "dst_ip": list(top.index[:10])},
             counts={"bytes_out": int(sent), "z_score": float(z), "destinations": len(top),

@@ -61,7 +61,8 @@ def detect_syn_flood(tables, thresholds: Thresholds, history=None) -> list[Findi
         note_en = (f" from {sources} distinct sources ({single:.0%} seen once) — the sources look spoofed"
                    if spoofed else f" from {sources} sources")
         found.append(finding(
-            "flood.syn", f"SYN flood on {dst}:{port} ({len(rows)} attempts, {rate:.0f}/s)", score,
+            "flood.syn", (f"Serangan SYN flood ke {dst}:{port} ({len(rows)} percobaan, {rate:.0f}/detik)",
+                          f"SYN flood on {dst}:{port} ({len(rows)} attempts, {rate:.0f}/s)"), score,
             rows, severity="high", attack="T1498.001,T1499.002",
             entities={"dst_ip": [dst], "dst_port": [int(port)], **({} if spoofed else {"src_ip": list(per_src.index[:20])})},
             counts={"attempts": len(rows), "unanswered_share": share, "rate_per_s": rate, "sources": sources,
@@ -104,7 +105,8 @@ def detect_reflection(tables, thresholds: Thresholds, history=None) -> list[Find
         frag_en = (f"; also {incomplete} fragmented datagrams never completed" if udp and incomplete else "")
         score = strength(packets, thresholds.reflection_min_packets)
         found.append(finding(
-            "flood.reflection", f"Reflection attack on {victim} ({packets} unsolicited responses)", score, rows,
+            "flood.reflection", (f"Serangan refleksi terhadap {victim} ({packets} respons tanpa permintaan)",
+                                 f"Reflection attack on {victim} ({packets} unsolicited responses)"), score, rows,
             severity="high", attack="T1498.002", entities={"dst_ip": [victim], "reflector_ip": list(
                 rows["id.resp_h"].value_counts().index[:20])},
             counts={"packets": packets, "reflectors": reflectors, "flows": len(rows),
@@ -132,7 +134,8 @@ def detect_reflection(tables, thresholds: Thresholds, history=None) -> list[Find
         ratio = float(r["got"]) / max(float(r["sent"]), 1.0)
         score = strength(ratio, thresholds.amplification_min_ratio)
         found.append(finding(
-            "flood.amplification", f"Amplified UDP answers to {client} ({ratio:.0f}× the request bytes)", score,
+            "flood.amplification", (f"Jawaban UDP teramplifikasi ke {client} ({ratio:.0f}× byte permintaan)",
+                                    f"Amplified UDP answers to {client} ({ratio:.0f}× the request bytes)"), score,
             rows, severity="medium" if score < 0.85 else "high", attack="T1498.002",
             entities={"dst_ip": [client], "amplifier_ip": list(rows["id.resp_h"].value_counts().index[:20])},
             counts={"request_bytes": int(r["sent"]), "response_bytes": int(r["got"]), "ratio": ratio,

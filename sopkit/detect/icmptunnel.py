@@ -39,7 +39,8 @@ def detect_icmp_tunnel(tables, thresholds: Thresholds, history=None) -> list[Fin
         distinct = int(rows["distinct_payloads"].sum())
         score = (strength(pk, thresholds.icmp_min_packets) + strength(nb, thresholds.icmp_min_bytes)) / 2
         found.append(finding(
-            "icmptunnel", f"ICMP tunnel {client} ↔ {server} ({nb} payload bytes)", score, rows,
+            "icmptunnel", (f"Tunnel ICMP {client} ↔ {server} ({nb} byte muatan)",
+                           f"ICMP tunnel {client} ↔ {server} ({nb} payload bytes)"), score, rows,
             severity="high" if score >= 0.75 else "medium", attack="T1095,T1048",
             entities={"src_ip": [client], "dst_ip": [server]},
             counts={"packets": pk, "payload_bytes": nb, "max_payload": mx, "distinct_payloads": distinct,

@@ -103,7 +103,7 @@ def detect_ioc(tables, thresholds: Thresholds, history=None, iocs: pd.DataFrame 
             continue
         hosts = sorted(set(rows["id.orig_h"]) | set(rows["id.resp_h"]))
         found.append(finding(
-            "ioc", f"Traffic matching IOC {ind} ({kind})", 1.0, rows, severity="high", attack="T1071",
+            "ioc", (f"Traffic yang cocok dengan IOC {ind} ({kind})", f"Traffic matching IOC {ind} ({kind})"), 1.0, rows, severity="high", attack="T1071",
             entities={"indicator": [ind], "ip": hosts[:50]}, counts={"matches": len(rows), "hosts": len(hosts)},
             explanation=(f"{len(rows)} catatan lalu lintas cocok dengan indikator {kind} {ind} dari daftar IOC"
                          f"{' (' + desc + ')' if desc else ''}: host yang terlibat berkomunikasi dengan infrastruktur "

@@ -23,8 +23,8 @@ Methods (all counts are over events, so any reader that fills ``action``/``outco
   brute-forced it.
 * *web attacks*: :func:`sopkit.detect.web.classify_requests` hits per client and category; *4xx storms*
   per client.
-* *silent sources*: a file/host whose last event is much older than the end of the period, or with a
-  gap longer than ``silent_gap_hours`` — a monitoring SOP must notice missing data.
+* *silent sources* (:mod:`sopkit.detect.logsilence`): a file/host whose last event is much older than
+  the end of the period, a gap longer than ``silent_gap_hours``, or a file that gave no events at all.
 """
 
 from __future__ import annotations
@@ -35,20 +35,14 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from sopkit.approvals.block import Role
 from sopkit.detect.common import evidence, evidence_ref, strength
 from sopkit.detect.logthresholds import LogThresholds
 from sopkit.detect.scan import max_in_window
 from sopkit.detect.web import classify_requests
+from sopkit.detect.webtraffic import CATEGORIES as WEB_CATEGORIES
 from sopkit.findings import Finding
 from sopkit.logs.schema import LogResult
 
-#: Roles of the SOP 2 report (log analysis), in signing order.
-SYSTEM_ROLES: tuple[Role, ...] = (
-    Role("analis", "Analis / Pelaksana", "Analyst / Executor", "prepared"),
-    Role("koordinator_tim", "Koordinator Tim", "Team Coordinator", "paraf"),
-    Role("ketua_tim", "Ketua Tim / Kepala Kantor", "Team Leader / Head of Office", "tanda_tangan"),
-)
 #: event columns shown as evidence (``time`` is ``ts``, kept visible in printed reports)
 EVENT_EVIDENCE = ["time", "host", "program", "event_id", "src_ip", "user", "action", "outcome", "http_method",
                   "url", "http_status", "user_agent", "message", "file", "line"]
@@ -70,11 +64,11 @@ def _secs(ts: pd.Series) -> np.ndarray:
     return np.sort(ts.astype("int64").to_numpy() / 1e9)
 
 
-def _finding(detector: str, title: str, score: float, rows: pd.DataFrame, *, severity: str, attack: str,
+def _finding(detector: str, title: tuple[str, str], score: float, rows: pd.DataFrame, *, severity: str, attack: str,
              entities: dict, counts: dict, explanation: tuple[str, str], recommendation: tuple[str, str],
              query: str) -> Finding:
     ev = rows.assign(time=rows["ts"])
-    return Finding(detector=detector, title=title, severity=severity, first_seen=rows["ts"].min(),
+    return Finding(detector=detector, title_id=title[0], title_en=title[1], severity=severity, first_seen=rows["ts"].min(),
                    last_seen=rows["ts"].max(), explanation_id=explanation[0], explanation_en=explanation[1],
                    attack=attack, score=round(float(min(max(score, 0.0), 1.0)), 3),
                    entities={k: [str(x) for x in v] for k, v in entities.items()},
@@ -121,7 +115,8 @@ def detect_bruteforce(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
         score = 0.5 * strength(peak, th.bruteforce_min_failures) + 0.5 * strength(n, th.bruteforce_high_failures)
         hours = th.bruteforce_window_s / 3600
         found.append(_finding(
-            "logs.bruteforce", f"Login brute force {src} → {host} ({service}, {n} failures)", score, rows,
+            "logs.bruteforce", (f"Percobaan brute force login {service} dari {src} ke {host} ({n} kali gagal)",
+                                f"Login brute force {src} → {host} ({service}, {n} failures)"), score, rows,
             severity="high" if n >= th.bruteforce_high_failures else "medium", attack="T1110.001",
             entities={"src_ip": [src], "host": [host], "service": [service], "user": users[:20]},
             counts={"failures": n, "failures_in_window": peak, "users": len(users)},
@@ -143,7 +138,8 @@ def detect_spraying(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
             continue
         score = strength(len(per_user), th.spray_min_users)
         found.append(_finding(
-            "logs.spraying", f"Password spraying {src} → {host} ({service}, {len(per_user)} accounts)", score,
+            "logs.spraying", (f"Password spraying dari {src} ke {host} ({service}, {len(per_user)} akun)",
+                              f"Password spraying {src} → {host} ({service}, {len(per_user)} accounts)"), score,
             rows, severity="high" if score >= 0.85 else "medium", attack="T1110.003",
             entities={"src_ip": [src], "host": [host], "service": [service], "user": list(per_user.index[:20])},
             counts={"accounts": len(per_user), "failures": len(rows), "median_per_account": per_user.median()},
@@ -174,7 +170,8 @@ def detect_success_after_failures(events: pd.DataFrame, th: LogThresholds) -> li
         rows = pd.concat([before, ok.loc[[s.name]]])
         src, host, user, n = s["src_ip"], s["target"], s["user"], len(before)
         found.append(_finding(
-            "logs.success_after_failures", f"Login success after {n} failures: {user} from {src} on {host}",
+            "logs.success_after_failures", (f"Login berhasil setelah {n} kali gagal: {user} dari {src} di {host}",
+                                            f"Login success after {n} failures: {user} from {src} on {host}"),
             strength(n, th.success_min_failures), rows, severity="critical", attack="T1110,T1078",
             entities={"src_ip": [src], "host": [host], "user": [user]},
             counts={"failures_before": n, "failed_accounts": before["user"].nunique()},
@@ -201,7 +198,8 @@ def detect_windows_storm(events: pd.DataFrame, th: LogThresholds) -> list[Findin
         srcs = sorted(rows["src_ip"].dropna().astype(str).unique())
         users = sorted(rows["user"].dropna().astype(str).unique())
         found.append(_finding(
-            "logs.win_4625_storm", f"Failed-logon storm on {host} ({len(rows)} × 4625)",
+            "logs.win_4625_storm", (f"Lonjakan logon gagal di {host} ({len(rows)} × 4625)",
+                                    f"Failed-logon storm on {host} ({len(rows)} × 4625)"),
             strength(peak, th.win_storm_min_failures), rows, severity="high", attack="T1110",
             entities={"host": [host], "src_ip": srcs[:20], "user": users[:20]},
             counts={"failures": len(rows), "failures_in_window": peak, "sources": len(srcs), "users": len(users)},
@@ -221,7 +219,7 @@ def detect_account_changes(events: pd.DataFrame, th: LogThresholds) -> list[Find
     for _, e in ev[_col(ev, "action").eq("user_add").fillna(False)].iterrows():
         user, host = str(e["user"]), e["target"]
         found.append(_finding(
-            "logs.account_created", f"Account created: {user} on {host}", 0.6, ev.loc[[e.name]],
+            "logs.account_created", (f"Akun baru dibuat: {user} di {host}", f"Account created: {user} on {host}"), 0.6, ev.loc[[e.name]],
             severity="medium", attack="T1136", entities={"host": [host], "user": [user]}, counts={"events": 1},
             explanation=(f"Akun baru {user} dibuat di {host}. Penyerang membuat akun untuk bertahan (persistence); "
                          "pastikan ada permintaan perubahan yang sah.",
@@ -239,7 +237,8 @@ def detect_account_changes(events: pd.DataFrame, th: LogThresholds) -> list[Find
         user, host = str(e["user"]), e["target"]
         grp = e.get("auth.group") if pd.notna(e.get("auth.group", pd.NA)) else e.get("win.TargetUserName")
         found.append(_finding(
-            "logs.admin_group_add", f"{user} added to admin group {grp} on {host}", 0.8, ev.loc[[e.name]],
+            "logs.admin_group_add", (f"{user} ditambahkan ke grup admin {grp} di {host}",
+                                     f"{user} added to admin group {grp} on {host}"), 0.8, ev.loc[[e.name]],
             severity="high", attack="T1098", entities={"host": [host], "user": [user], "group": [grp]},
             counts={"events": 1},
             explanation=(f"Akun {user} ditambahkan ke grup administrator {grp} di {host}: akun ini kini dapat "
@@ -277,7 +276,8 @@ def detect_sudo_root(events: pd.DataFrame, th: LogThresholds, known_sudoers: Ite
             why_id, why_en = "login dari sumber brute force", "logged in from a brute-force source"
         cmds = rows["process"].dropna().astype(str).unique()[:5]
         found.append(_finding(
-            "logs.sudo_root", f"{who} became root on {host} ({len(rows)}×)", 0.9 if who in bad else 0.5, rows,
+            "logs.sudo_root", (f"{who} menjadi root di {host} ({len(rows)}×)", f"{who} became root on {host} ({len(rows)}×)"),
+            0.9 if who in bad else 0.5, rows,
             severity=sev, attack="T1548.003", entities={"host": [host], "user": [who], "command": list(cmds)},
             counts={"events": len(rows)},
             explanation=(f"{who} menjalankan perintah sebagai root di {host} {len(rows)} kali ({why_id}).",
@@ -307,9 +307,11 @@ def detect_web_attacks(events: pd.DataFrame, th: LogThresholds) -> list[Finding]
         if len(rows) < need:
             continue
         ok = int(rows["http_status"].between(200, 299).sum())
+        _, name_id, name_en = WEB_CATEGORIES.get(cat, ("", cat, cat))
         score = 0.5 * strength(len(rows), need) + 0.5 * strength(len(rows), th.web_high_requests)
         found.append(_finding(
-            f"logs.web.{cat}", f"Web attack ({cat}) from {src}: {len(rows)} requests", score, rows,
+            f"logs.web.{cat}", (f"Serangan web ({name_id}) dari {src}: {len(rows)} permintaan",
+                                f"Web attack ({name_en}) from {src}: {len(rows)} requests"), score, rows,
             severity="high" if len(rows) >= th.web_high_requests or cat in ("webshell", "command_injection")
             else "medium", attack="T1190" if cat != "scanner" else "T1595.002",
             entities={"src_ip": [src], "host": sorted(_target(rows).unique()), "category": [cat]},
@@ -334,7 +336,8 @@ def detect_4xx_storms(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
         if peak < th.http_4xx_min or share < th.http_4xx_min_share:
             continue
         found.append(_finding(
-            "logs.http_4xx_storm", f"HTTP 4xx storm from {src} ({len(rows)} errors)", strength(peak, th.http_4xx_min),
+            "logs.http_4xx_storm", (f"Lonjakan respons HTTP 4xx ke {src} ({len(rows)} error)",
+                                    f"HTTP 4xx storm from {src} ({len(rows)} errors)"), strength(peak, th.http_4xx_min),
             rows, severity="medium", attack="T1595.003", entities={"src_ip": [src]},
             counts={"errors": len(rows), "errors_in_window": peak, "share": share},
             explanation=(f"{src} menerima {len(rows)} jawaban 4xx ({share:.0%} permintaannya): pencarian berkas/"
@@ -346,52 +349,6 @@ def detect_4xx_storms(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
     return found
 
 
-def detect_silent_sources(events: pd.DataFrame, th: LogThresholds, *, start: pd.Timestamp | None = None,
-                          end: pd.Timestamp | None = None) -> list[Finding]:
-    """Files/hosts that stopped logging before the end of the period, or went quiet for hours inside it."""
-    if events.empty:
-        return []
-    start = events["ts"].min() if start is None else pd.Timestamp(start)
-    end = events["ts"].max() if end is None else pd.Timestamp(end)
-    ev = events.assign(target=_target(events), file=_col(events, "file").fillna("?"))
-    found: list[Finding] = []
-    for (file, host), rows in ev.groupby(["file", "target"]):
-        ts = pd.concat([pd.Series([start]), rows["ts"].sort_values(), pd.Series([end])]).reset_index(drop=True)
-        gaps = ts.diff().dt.total_seconds() / 3600
-        for i in gaps.index[gaps > th.silent_gap_hours]:
-            g0, g1, hours = ts[i - 1], ts[i], float(gaps[i])
-            at_end = i == len(ts) - 1
-            if at_end:
-                continue  # the end of the period is judged below, against silent_end_hours
-            found.append(Finding(
-                detector="logs.silent_source", title=f"No events from {host} ({file}) for {hours:.1f} h",
-                severity="medium" if at_end else "low", first_seen=g0, last_seen=g1, attack="T1562.002",
-                score=strength(hours, th.silent_gap_hours), entities={"host": [host], "file": [file]},
-                counts={"hours": round(hours, 2), "events": len(rows)},
-                explanation_id=(f"{host} ({file}) tidak mencatat peristiwa selama {hours:.1f} jam"
-                                + (" hingga akhir periode" if at_end else "") + ": log hilang, layanan mati, "
-                                "atau pencatatan dimatikan penyerang."),
-                explanation_en=(f"{host} ({file}) logged nothing for {hours:.1f} h"
-                                + (" up to the end of the period" if at_end else "") + ": missing logs, a stopped "
-                                "service, or logging disabled by an attacker."),
-                recommendation_id="Periksa pengiriman log dan layanan pada host ini.",
-                recommendation_en="Check log shipping and the services on this host."))
-    end_rule = th.silent_end_hours
-    for (file, host), rows in ev.groupby(["file", "target"]):
-        hours = (end - rows["ts"].max()).total_seconds() / 3600
-        if hours > end_rule:
-            found.append(Finding(
-                detector="logs.silent_source", title=f"{host} ({file}) silent for the last {hours:.1f} h",
-                severity="medium", first_seen=rows["ts"].max(), last_seen=end, attack="T1562.002",
-                score=strength(hours, end_rule), entities={"host": [host], "file": [file]},
-                counts={"hours": round(hours, 2), "events": len(rows)},
-                explanation_id=f"Peristiwa terakhir dari {host} ({file}) {hours:.1f} jam sebelum akhir periode.",
-                explanation_en=f"The last event from {host} ({file}) is {hours:.1f} h before the end of the period.",
-                recommendation_id="Periksa pengiriman log dan layanan pada host ini.",
-                recommendation_en="Check log shipping and the services on this host."))
-    return found
-
-
 DETECTORS: tuple[Callable[[pd.DataFrame, LogThresholds], list[Finding]], ...] = (
     detect_bruteforce, detect_spraying, detect_windows_storm, detect_account_changes, detect_web_attacks,
     detect_4xx_storms)
@@ -400,6 +357,8 @@ DETECTORS: tuple[Callable[[pd.DataFrame, LogThresholds], list[Finding]], ...] = 
 def detect_log_all(result: LogResult, thresholds: LogThresholds | None = None, now: object = None, *,
                    start: object = None, known_sudoers: Iterable[str] | None = None) -> list[Finding]:
     """Every log detector over ``result.events``; ``now``/``start`` bound the period (default: the data's)."""
+    from sopkit.detect.logsilence import detect_files_without_events, detect_silent_sources  # (a cycle)
+
     th = thresholds or LogThresholds()
     ev = result.events
     found: list[Finding] = [f for det in DETECTORS for f in det(ev, th)]
@@ -411,90 +370,5 @@ def detect_log_all(result: LogResult, thresholds: LogThresholds | None = None, n
     begin = pd.Timestamp(start, tz="UTC") if start is not None and pd.Timestamp(start).tzinfo is None else (
         pd.Timestamp(start) if start is not None else None)
     found += detect_silent_sources(ev, th, start=begin, end=end)
-    empty = set(result.formats) - set(ev["file"].dropna().astype(str)) if "file" in ev else set()
-    for file in sorted(empty):
-        when = end if end is not None else (ev["ts"].max() if len(ev) else pd.Timestamp.now(tz="UTC"))
-        found.append(Finding(
-            detector="logs.silent_source", title=f"No events read from {file}", severity="medium",
-            first_seen=when, last_seen=when, score=1.0, entities={"file": [file]}, counts={"events": 0},
-            explanation_id=f"Berkas {file} tidak menghasilkan satu peristiwa pun (kosong atau semua baris ditolak).",
-            explanation_en=f"File {file} gave no events at all (empty, or every line was rejected).",
-            recommendation_id="Periksa berkas dan pengiriman log-nya.",
-            recommendation_en="Check the file and its log shipping."))
+    found += detect_files_without_events(result, end)
     return found
-
-
-# -- tables for the report (the notebook only lays them out) ------------------------------------------
-
-def coverage(result: LogResult) -> pd.DataFrame:
-    """Per input file: detected format, first/last event (UTC), events and rejected lines."""
-    ev = result.events
-    rej = pd.Series([r.file for r in result.rejections], dtype="object").value_counts()
-    rows = []
-    for file, fmt in result.formats.items():
-        mine = ev[ev["file"] == file] if "file" in ev else ev.iloc[0:0]
-        rows.append({"file": file, "format": fmt, "first": mine["ts"].min() if len(mine) else pd.NaT,
-                     "last": mine["ts"].max() if len(mine) else pd.NaT, "events": len(mine),
-                     "rejected": int(rej.get(file, 0))})
-    out = pd.DataFrame(rows, columns=["file", "format", "first", "last", "events", "rejected"])
-    for col in ("first", "last"):
-        out[col] = pd.to_datetime(out[col], utc=True)
-    return out
-
-
-def pivot(events: pd.DataFrame, column: str, n: int = 10) -> pd.DataFrame:
-    """Top ``n`` values of ``column`` (src_ip, user, host) by events: events, failures, first, last."""
-    ev = events[_col(events, column).notna()]
-    if ev.empty:
-        return pd.DataFrame(columns=["value", "events", "failures", "first", "last"])
-    failed = _col(ev, "outcome").eq("failure").fillna(False) | _col(ev, "http_status").ge(400).fillna(False)
-    g = ev.assign(failed=failed).groupby(column).agg(events=("ts", "size"), failures=("failed", "sum"),
-                                                     first=("ts", "min"), last=("ts", "max"))
-    g = g.sort_values(["events", "failures"], ascending=False, kind="stable").head(n)
-    return g.reset_index().rename(columns={column: "value"})
-
-
-def triage(findings: Iterable[Finding], minimum: str = "medium", lang: str | None = None) -> pd.DataFrame:
-    """Findings of ``minimum`` severity and above, most severe first: the anomaly list handed to triage.
-
-    With ``lang`` the severity is the report language's word (``kritis``…), else the stable English id.
-    """
-    from sopkit.findings import SEVERITIES
-    from sopkit.report.findings import severity_word
-
-    keep = [f for f in findings if SEVERITIES.index(f.severity) >= SEVERITIES.index(minimum)]
-    keep.sort(key=lambda f: (-SEVERITIES.index(f.severity), -f.score, f.first_seen))
-    rows = [{"id": f.id, "title": f.title, "severity": severity_word(f.severity, lang) if lang else f.severity,
-             "first": f.first_seen, "last": f.last_seen,
-             "entities": "; ".join(f"{k}: {', '.join(map(str, v[:5]))}" for k, v in f.entities.items())}
-            for f in keep]
-    out = pd.DataFrame(rows, columns=["id", "title", "severity", "first", "last", "entities"])
-    for col in ("first", "last"):
-        out[col] = pd.to_datetime(out[col], utc=True)
-    return out
-
-
-def sigma_levels(alerts: pd.DataFrame) -> pd.DataFrame:
-    """Sigma alerts counted per level (critical first) and rule."""
-    if alerts.empty:
-        return pd.DataFrame(columns=["level", "rule_title", "count"])
-    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
-    g = alerts.groupby(["level", "rule_title"]).size().rename("count").reset_index()
-    return g.sort_values(["level", "count"], key=lambda s: s.map(order) if s.name == "level" else -s,
-                         kind="stable").reset_index(drop=True)
-
-
-def period_bound(text: str, zone: str = "WIB") -> pd.Timestamp | None:
-    """A report period bound such as ``24-11-2026 00:00`` (or ``… 24:00``) in the office zone, as UTC."""
-    from sopkit.errors import ParameterError
-    from sopkit.timezones import resolve_zone
-
-    if not text:
-        return None
-    day, _, clock = text.strip().partition(" ")
-    extra = pd.Timedelta(days=1) if clock.startswith("24:") else pd.Timedelta(0)
-    try:
-        ts = pd.to_datetime(f"{day} {'00:' + clock[3:] if extra else clock}".strip(), dayfirst=True) + extra
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"period bound {text!r}: expected DD-MM-YYYY HH:MM ({exc})") from exc
-    return ts.tz_localize(resolve_zone(zone)[1]).tz_convert("UTC")

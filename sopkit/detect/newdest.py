@@ -30,7 +30,8 @@ def detect_new_destinations(tables, thresholds: Thresholds, history: pd.DataFram
         dests = list(volume.sort_values(ascending=False).index)
         listed = dests[: thresholds.newdest_max_listed]
         found.append(finding(
-            "newdest", f"{host} contacted {len(dests)} new external destinations", 0.3, rows, severity="low",
+            "newdest", (f"{host} menghubungi {len(dests)} tujuan eksternal baru",
+                        f"{host} contacted {len(dests)} new external destinations"), 0.3, rows, severity="low",
             attack="T1071", entities={"src_ip": [host], "dst_ip": listed},
             counts={"destinations": len(dests), "connections": len(rows)},
             explanation=(f"{host} berkomunikasi dengan {len(dests)} alamat eksternal yang belum pernah terlihat "

@@ -64,7 +64,8 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
         score = strength(total, thresholds.scan_min_ports) * 0.5 + strength(total, thresholds.scan_high) * 0.5
         sev = "high" if total >= thresholds.scan_high else "medium"
         found.append(finding(
-            "scan.vertical", f"Vertical port scan {src} → {dst} ({total} ports)", score, rows, severity=sev,
+            "scan.vertical", (f"Pemindaian port vertikal dari {src} ke {dst} ({total} port)",
+                              f"Vertical port scan {src} → {dst} ({total} ports)"), score, rows, severity=sev,
             attack="T1046", entities={"src_ip": [src], "dst_ip": [dst]},
             counts={"ports": total, "ports_in_window": peak, "probes": len(rows)},
             explanation=(f"{src} mencoba {total} port berbeda pada {dst} ({peak} dalam {SCAN_WINDOW_S:.0f} detik) "
@@ -82,7 +83,8 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
         score = strength(total, thresholds.scan_min_hosts) * 0.5 + strength(total, thresholds.scan_high) * 0.5
         sev = "high" if total >= thresholds.scan_high else "medium"
         found.append(finding(
-            "scan.horizontal", f"Horizontal scan from {src} on port {port} ({total} hosts)", score, rows,
+            "scan.horizontal", (f"Pemindaian horizontal dari {src} pada port {port} ({total} host)",
+                                f"Horizontal scan from {src} on port {port} ({total} hosts)"), score, rows,
             severity=sev, attack="T1046", entities={"src_ip": [src], "dst_port": [int(port)]},
             counts={"hosts": total, "hosts_in_window": peak, "probes": len(rows)},
             explanation=(f"{src} mencoba port {port} pada {total} host berbeda ({peak} dalam {SCAN_WINDOW_S:.0f} "
@@ -112,7 +114,8 @@ def detect_bruteforce(tables, thresholds: Thresholds, history=None) -> list[Find
         rows = f[(f["id.orig_h"] == src) & (f["id.resp_h"] == dst) & (f["id.resp_p"] == port)]
         score = strength(row["n"], thresholds.bruteforce_min_conns)
         found.append(finding(
-            "scan.bruteforce", f"Possible brute force {src} → {dst}:{port} ({int(row['n'])} sessions)", score, rows,
+            "scan.bruteforce", (f"Dugaan brute force dari {src} ke {dst}:{port} ({int(row['n'])} sesi)",
+                                f"Possible brute force {src} → {dst}:{port} ({int(row['n'])} sessions)"), score, rows,
             severity=severity_for(score), attack="T1110",
             entities={"src_ip": [src], "dst_ip": [dst], "dst_port": [int(port)]},
             counts={"connections": int(row["n"]), "median_duration_s": float(row["med"] or 0)},

@@ -371,7 +371,8 @@ def sigma_findings(run: SigmaRun, min_level: str = "high") -> list[Finding]:
         attack = ",".join(sorted({t.split(".", 1)[1].upper() for t in tags.split(",")
                                   if t.startswith("attack.t")}))
         found.append(Finding(
-            detector=f"sigma.{rule_id}", title=f"Sigma: {title} on {where} ({len(rows)} events)",
+            detector=f"sigma.{rule_id}", title_id=f"Sigma: {title} di {where} ({len(rows)} peristiwa)",
+            title_en=f"Sigma: {title} on {where} ({len(rows)} events)",
             severity=SEVERITY_OF_LEVEL.get(str(level), "info"), first_seen=rows["timestamp"].min(),
             last_seen=rows["timestamp"].max(), attack=attack,
             score=min(1.0, 0.5 + len(rows) / 200), entities={"host": [where], "rule": [str(title)]},

@@ -47,7 +47,8 @@ def detect_web_attacks(tables, thresholds: Thresholds, history=None) -> list[Fin
         high = len(rows) >= thresholds.web_high_requests or (ok > 0 and cat != "sensitive_file")
         score = strength(len(rows), max(need, 1)) * (1.0 if high else 0.8)
         found.append(finding(
-            f"web.{cat}", f"Web attack ({name_en}) from {src} on {dst} ({len(rows)} requests)", score, rows,
+            f"web.{cat}", (f"Serangan web ({name_id}) dari {src} ke {dst} ({len(rows)} permintaan)",
+                           f"Web attack ({name_en}) from {src} on {dst} ({len(rows)} requests)"), score, rows,
             severity="high" if high else "medium", attack=technique,
             entities={"src_ip": [src], "dst_ip": [dst], "host": sorted(set(rows["host"].dropna()))[:10]},
             counts={"requests": len(rows), "answered_2xx": ok, "urls": rows["uri"].nunique()},

@@ -39,12 +39,12 @@ def severity_counts(findings: Sequence[Finding], lang: str = "id") -> Table:
 
 
 def findings_overview(findings: Sequence[Finding], lang: str = "id", zone: str = "WIB") -> Table:
-    """One row per finding: number, severity, title, time span (office zone), ATT&CK, detector."""
+    """One row per finding: number, severity, title (report language), time span (office zone), ATT&CK, detector."""
     items = ordered(findings)
     df = pd.DataFrame({
         t("number", lang): range(1, len(items) + 1),
         t("severity", lang): [severity_word(f.severity, lang) for f in items],
-        t("finding", lang): [f.title for f in items],
+        t("finding", lang): [f.title(lang) for f in items],
         t("first_seen", lang): local_times(pd.Series([f.first_seen for f in items], dtype="datetime64[ns, UTC]"), zone),
         t("last_seen", lang): local_times(pd.Series([f.last_seen for f in items], dtype="datetime64[ns, UTC]"), zone),
         "ATT&CK": [f.attack for f in items],
@@ -61,7 +61,7 @@ def finding_markdown(number: int, f: Finding, lang: str = "id") -> str:
     counts = ", ".join(f"{esc(str(k))}: {esc(_num(v))}" for k, v in f.counts.items())
     entities = "; ".join(f"{esc(str(k))}: {esc(', '.join(map(str, v[:10])))}" for k, v in f.entities.items())
     return "\n\n".join(p for p in (
-        f"### {number}. [{esc(severity_word(f.severity, lang))}] {esc(f.title)}",
+        f"### {number}. [{esc(severity_word(f.severity, lang))}] {esc(f.title(lang))}",
         f"**{esc(t('explanation', lang))}:** {esc(f.explanation(lang))}",
         f"**{esc(t('recommendation', lang))}:** {esc(f.recommendation(lang))}" if f.recommendation(lang) else "",
         f"**{esc(t('entities', lang))}:** {entities}" if entities else "",

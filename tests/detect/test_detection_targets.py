@@ -20,17 +20,30 @@ from sopkit.detect.traffic import detect_all
 TH = Thresholds()
 
 
-def test_demo_day_every_planted_attack_found(tmp_path):
-    ds = generate_day(tmp_path / "day", scale=0.02)  # attacks keep their full size at any scale
-    labels = json.loads(ds.labels.read_text())
-    findings = detect_all(analyze_captures([ds.capture], local_nets=TH.local_nets), TH)
+@pytest.fixture(scope="module")
+def demo_day(tmp_path_factory):
+    ds = generate_day(tmp_path_factory.mktemp("day"), scale=0.02)  # attacks keep their full size at any scale
+    return json.loads(ds.labels.read_text()), detect_all(analyze_captures([ds.capture], local_nets=TH.local_nets), TH)
+
+
+def test_demo_day_every_planted_attack_found(demo_day):
+    labels, findings = demo_day
     found, false = match_labels(findings, labels)
     missed = [label_id for label_id, hits in found.items() if not hits]
     assert missed == []
     assert {a["kind"] for a in labels["attacks"]} == set(
         ["port_scan_vertical", "port_scan_horizontal", "ssh_bruteforce", "syn_flood", "dns_tunnel", "c2_beacon",
          "large_upload", "web_sqli", "web_xss", "web_traversal", "web_scanner"])
-    assert [f.title for f in false] == []
+    assert [f.title_en for f in false] == []
+
+
+def test_demo_day_titles_in_both_languages(demo_day):
+    """Every traffic finding of the demo day is named in Bahasa Indonesia and in English, differently."""
+    _, findings = demo_day
+    assert len({f.detector.split(".")[0] for f in findings}) >= 5
+    for f in findings:
+        assert f.title("id").strip() and f.title("en").strip(), f.detector
+        assert f.title("id") != f.title("en"), f.title_en
 
 
 @pytest.mark.parametrize("rel", sorted(LABELLED_CAPTURES))

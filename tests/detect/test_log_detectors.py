@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 
 from sopkit.detect import logs as dl
+from sopkit.detect.logsilence import detect_silent_sources
 from sopkit.detect.logthresholds import LogThresholds, load_log_thresholds
 from sopkit.errors import ParameterError
 from sopkit.logs.read import read_logs
 from sopkit.logs.schema import LogResult, conform
+from sopkit.report import logs as rl
 
 T0 = pd.Timestamp("2026-11-24 01:00", tz="UTC")
 
@@ -127,7 +129,7 @@ def test_web_attacks_and_4xx_storm():
 def test_silent_sources():
     rows = [{"s": h * 3600, "source": "auth", "host": "srv1", "action": "login"} for h in range(24)]
     rows += [{"s": h * 3600, "source": "auth", "host": "srv2", "action": "login"} for h in (0, 1, 2, 10, 11)]
-    found = dl.detect_silent_sources(ev(rows), TH)
+    found = detect_silent_sources(ev(rows), TH)
     got = sorted((f.entities["host"][0], f.severity, f.counts["hours"]) for f in found)
     assert got == [("srv2", "low", 8.0), ("srv2", "medium", 12.0)]
 
@@ -136,7 +138,7 @@ def test_detect_log_all_reports_files_without_events():
     result = LogResult(events=ev(failures("203.0.113.5", 2)),
                        formats={"/var/log/auth.log": "auth", "/var/log/empty.log": "syslog"})
     found = dl.detect_log_all(result)
-    assert [f.entities["file"] for f in found if f.title.startswith("No events read")] == [["/var/log/empty.log"]]
+    assert [f.entities["file"] for f in found if f.title_en.startswith("No events read")] == [["/var/log/empty.log"]]
 
 
 def test_thresholds_loading(tmp_path):
@@ -147,13 +149,6 @@ def test_thresholds_loading(tmp_path):
     p.write_text("bruteforce_min_failure: 20\n")
     with pytest.raises(ParameterError, match="bruteforce_min_failure"):
         load_log_thresholds(p)
-
-
-def test_period_bound():
-    assert dl.period_bound("24-11-2026 24:00", "WIB") == pd.Timestamp("2026-11-24 17:00", tz="UTC")
-    assert dl.period_bound("", "WIB") is None
-    with pytest.raises(ParameterError):
-        dl.period_bound("tomorrow noon", "WIB")
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +176,23 @@ def test_demo_day(demo_findings):
     web = {(f.detector, f.entities["src_ip"][0]) for f in found if f.detector.startswith("logs.web.")}
     assert {("logs.web.sqli", "192.0.2.66"), ("logs.web.xss", "192.0.2.99"),
             ("logs.web.path_traversal", "192.0.2.120"), ("logs.web.scanner", "203.0.113.200")} <= web
-    triage = dl.triage(found)
+    triage = rl.triage(found)
     assert triage["severity"].iloc[0] == "critical" and set(triage["severity"]) <= {"medium", "high", "critical"}
-    cov = dl.coverage(result)
+    cov = rl.coverage(result)
     assert cov["events"].sum() == len(result.events) and (cov["rejected"] == 0).all()
+
+
+def test_demo_day_titles_in_both_languages(demo_findings):
+    """Every log and Sigma finding of the demo day is named in Bahasa Indonesia and in English, differently."""
+    from sopkit.detect.sigma import evaluate, load_rules, shipped_rules, sigma_findings
+
+    result, found = demo_findings
+    found = found + sigma_findings(evaluate(load_rules([shipped_rules()]), result.events), "low")
+    assert {f.detector.split(".")[0] for f in found} == {"logs", "sigma"}
+    assert len({f.detector for f in found}) >= 8
+    for f in found:
+        assert f.title("id").strip() and f.title("en").strip(), f.detector
+        assert f.title("id") != f.title("en"), f.title_en
 
 
 def test_loghub_openssh_bruteforce(conformance):

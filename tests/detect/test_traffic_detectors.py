@@ -139,7 +139,7 @@ def test_cleartext_logins_and_http_basic():
     ftp = {"ts": T0, "ts_ns": int(T0 * 1e9), "id.orig_h": "10.0.0.3", "id.orig_p": 40000, "id.resp_h": "203.0.113.21",
            "id.resp_p": 21, "protocol": "ftp", "command": "PASS", "username": "alice", "password_present": True}
     basic = dict(http(T0, "10.0.0.4", "/admin"), username="bob", password_present=True)
-    found = sorted(detect_cleartext(tables(cleartext=[ftp], http=[basic]), TH), key=lambda f: f.title)
+    found = sorted(detect_cleartext(tables(cleartext=[ftp], http=[basic]), TH), key=lambda f: f.title_en)
     assert [(f.entities["protocol"], f.severity, f.entities["user"]) for f in found] == [
         (["ftp"], "high", ["alice"]), (["http-basic"], "medium", ["bob"])]
     assert detect_cleartext(tables(http=[http(T0, "10.0.0.4", "/")]), TH) == []
