@@ -178,10 +178,11 @@ def tsv_lines(columns: list[pa.Array | None], types: list[str], names: list[str]
         return pa.py_buffer(b"")
     cols: list[Any] = [_text_scalar("-") if c is None else zeek_column(c, t, f)
                        for c, t, f in zip(columns, types, names, strict=True)]
-    if all(isinstance(c, pa.Scalar) for c in cols):
-        cols[0] = _texts([cols[0].as_py()] * n)
+    if isinstance(cols[-1], pa.Scalar):
+        cols[-1] = _texts([cols[-1].as_py()] * n)
+    # the newline goes on the last field (a few bytes a row) rather than on the joined lines
+    cols[-1] = pc.binary_join_element_wise(cols[-1], _text_scalar("\n"), _text_scalar(""))
     lines = pc.binary_join_element_wise(*cols, _text_scalar("\t"))
-    lines = pc.binary_join_element_wise(lines, _text_scalar(""), _text_scalar("\n"))
     _, offsets, data = lines.buffers()
     ends = np.frombuffer(offsets, np.int64, n + 1, lines.offset * 8)
     return data.slice(int(ends[0]), int(ends[-1] - ends[0]))

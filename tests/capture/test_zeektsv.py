@@ -129,6 +129,25 @@ def test_dictionary_and_null_columns():
     assert _assert_same(nulls) == _body("write_table", table.drop_columns(["service"]))
 
 
+def test_integer_times_and_flags():
+    """Integer columns where Zeek wants a time (``float(v)``) or a bool (non-zero is ``T``)."""
+    table = _synthetic(300)
+    rng = np.random.default_rng(3)
+    ts = rng.integers(-(2**62), 2**62, 300)
+    ts[:4] = [0, 2**53 + 1, 1_700_000_000, -7]  # 2**53 + 1 rounds to an even float
+    flags = rng.integers(-2, 3, 300)
+    df = table.to_pandas()  # built by hand: pandas would turn the integer flags into booleans
+    df["ts"], df["local_orig"] = ts, flags
+    for name, col in (("ts", ts), ("local_orig", flags)):
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(col))
+    text = _body("write_table", table)
+    assert text == _body("write", df)
+    rows = [ln.split("\t") for ln in text.splitlines()[7:]]
+    assert [r[0] for r in rows[:4]] == ["0.000000", "9007199254740992.000000", "1700000000.000000", "-7.000000"]
+    lo = CONN_FIELDS.index("local_orig")
+    assert [r[lo] for r in rows] == ["F" if f == 0 else "T" for f in flags]
+
+
 def test_bad_tables_name_the_log(tmp_path):
     table = _synthetic(10)
     out = tmp_path / "conn.log"
