@@ -80,7 +80,7 @@ class _Sink:
     def __init__(self, fmt: str, out: str | None) -> None:
         self.fmt, self.rows = fmt, 0
         self.file: _AtomicFile | None = None
-        self.arrow = fmt == "parquet"  #: takes Arrow tables (write_table) as well as DataFrames
+        self.arrow = fmt in ("parquet", "zeek")  #: takes Arrow tables (write_table) as well as DataFrames
         self._started = False
         self._pq: Any = None
         self._schema: Any = None
@@ -106,10 +106,13 @@ class _Sink:
         self.rows += len(df)
 
     def write_table(self, table: Any) -> None:
-        """Append the rows of an Arrow table (Parquet only); the first call fixes the schema."""
-        if self.fmt != "parquet":
+        """Append the rows of an Arrow table (Parquet, Zeek); the first call fixes the Parquet schema."""
+        if self.fmt == "zeek":
+            self._log.write_table(table)
+        elif self.fmt == "parquet":
+            self._write_arrow(table)
+        else:
             raise SopkitError(f"--format {self.fmt} is written from DataFrames, not Arrow tables")
-        self._write_arrow(table)
         self._started = True
         self.rows += table.num_rows
 
