@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pandas is imported when a command runs, not when the CLI pa
 
 #: rows gathered before a block is written when streaming (``--chunk-rows``)
 CHUNK_ROWS = 20_000
+#: packets decoded ahead of the flow kernel at most (≈ 90 bytes of columns each, so ≈ 90 MB): enough
+#: for the decoder to keep working through the start-up (loading the flow kernel, Parquet support)
+READ_AHEAD = 1_000_000
 
 
 def _time_ns(text: str, what: str) -> int:
@@ -170,7 +173,8 @@ def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = 
                  threads: bool = True) -> int:
     """Feed ``batches`` to a :class:`~sopkit.capture.fastflows.FastFlowTable` and write the removed
     connections to ``sink`` in blocks of at least ``chunk_rows`` rows (the last block may be
-    smaller), each sorted by start time, in removal order; returns the number of rows written.
+    smaller), rows in the order their connections were removed (Zeek's conn.log order: closed,
+    timed out, reused, or at the end of the input); returns the number of rows written.
 
     ``sink`` has ``write(df)`` (a flows DataFrame); a sink with a true ``arrow`` attribute gets
     ``write_table(table)`` (an Arrow table) instead, and then pandas is never needed.
@@ -189,9 +193,9 @@ def stream_flows(batches: Iterable, table: Any, sink: Any, *, chunk_rows: int = 
 
     def emit(rows: RemovedRows) -> None:
         if arrow:
-            sink.write_table(rows.table())
+            sink.write_table(rows.table(sort=False))
         else:
-            sink.write(rows.frame())
+            sink.write(rows.frame(sort=False))
 
     writer = WriteBehind(emit, depth=2) if threads else None
     pending: list[RemovedRows] = []
@@ -281,7 +285,6 @@ def _cmd_flows(args: argparse.Namespace) -> int:
         decode_stats = dec.stats
     else:
         from sopkit.capture.fastdecode import iter_batches
-        from sopkit.capture.fastflows import FastFlowTable, build_flows_fast
 
         stream = iter_batches(args.captures, start_ns=start, end_ns=end, progress=args.progress)
         for msg in stream.rejected:
@@ -291,8 +294,10 @@ def _cmd_flows(args: argparse.Namespace) -> int:
         if not args.sort:  # decoding starts now, while the flow kernel and the output are set up
             from sopkit.capture.pipeline import Prefetch
 
-            feed = Prefetch(stream, depth=4, name="sopkit-decode")
+            feed = Prefetch(stream, depth=1024, name="sopkit-decode", weigh=len, budget=READ_AHEAD)
         try:
+            from sopkit.capture.fastflows import FastFlowTable, build_flows_fast
+
             table = FastFlowTable(**flow_kw)
             df = build_flows_fast(stream, table=table) if args.sort else None
         except BaseException:

@@ -308,13 +308,14 @@ class RemovedRows:
         cid = [c[3] for c in chunks] or [np.zeros((0, 30), np.uint8)]
         return self.K, fields, hist, parents, self.seed, self.local_nets, cid
 
-    def frame(self) -> pd.DataFrame:
-        """The flows DataFrame (:func:`~sopkit.capture.fastrows.rows_frame`)."""
-        return rows_frame(*self._args())
+    def frame(self, *, sort: bool = True) -> pd.DataFrame:
+        """The flows DataFrame (:func:`~sopkit.capture.fastrows.rows_frame`); ``sort`` as in :meth:`table`."""
+        return rows_frame(*self._args(), sort=sort)
 
-    def table(self) -> pa.Table:
-        """The Arrow table (:func:`~sopkit.capture.fastrows.rows_table`)."""
-        return rows_table(*self._args())
+    def table(self, *, sort: bool = True) -> pa.Table:
+        """The Arrow table (:func:`~sopkit.capture.fastrows.rows_table`); ``sort=False`` keeps the
+        order in which the connections were removed (Zeek's conn.log order)."""
+        return rows_table(*self._args(), sort=sort)
 
 
 def build_flows_fast(batches: Iterable[PacketBatch], *, tcp_inactivity: float = 300.0,

@@ -258,8 +258,9 @@ def _take(parts: list[np.ndarray] | np.ndarray, axis: int) -> np.ndarray:
 
 def rows_columns(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str],
                  parents: dict[int, str], seed: int, local_nets: list,
-                 cid: list[np.ndarray] | np.ndarray | None = None) -> dict[str, Any]:
-    """The columns of the removed connections, sorted by ``ts_ns`` then ``uid``, before they
+                 cid: list[np.ndarray] | np.ndarray | None = None, *, sort: bool = True) -> dict[str, Any]:
+    """The columns of the removed connections, sorted by ``ts_ns`` then ``uid`` (``sort=False``: in
+    the order given, which for the engine is the order connections were removed), before they
     become a DataFrame or an Arrow table: by kind (:data:`~sopkit.capture.connschema.KINDS`),
     ``float``/``int`` a numpy array, ``Int64``/``boolean`` a ``(values, missing)`` pair (missing may
     be None), ``string`` an Arrow array.
@@ -281,27 +282,29 @@ def rows_columns(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[
     b = [np.where(swap, c[o], c[r]) for o, r in (("ohi", "rhi"), ("olo", "rlo"), ("op", "rp"))]
     w1, w2 = flow_uid_words(seed, c["ord"], c["start"], c["proto"], c["ver"], *a, *b)
     del a, b, swap
-    # rows_to_frame's order: by ts_ns, then uid (fixed-width base 62 in ASCII order: numeric order)
-    order = _order(c["start"], w1, w2)
-    c = {}
-    fields = np.take(fields, order, axis=1)
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n)
-    long_hist = {int(rank[r]): v for r, v in long_hist.items()}
-    parents = {int(rank[r]): v for r, v in parents.items()}
-    c = dict(zip(names, fields, strict=False))
+    if sort:  # rows_to_frame's order: by ts_ns, then uid (fixed-width base 62 in ASCII order: numeric order)
+        order = _order(c["start"], w1, w2)
+        c = {}
+        fields = np.take(fields, order, axis=1)
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        long_hist = {int(rank[r]): v for r, v in long_hist.items()}
+        parents = {int(rank[r]): v for r, v in parents.items()}
+        w1, w2 = w1[order], w2[order]
+        c = dict(zip(names, fields, strict=False))
     proto = c["proto"]
     local_o = _local(c["ohi"], c["olo"], c["ver"], local_nets) if local_nets else None
     local_r = _local(c["rhi"], c["rlo"], c["ver"], local_nets) if local_nets else None
     if cid is None:
         cid = community_ids(proto, c["ver"], c["ohi"], c["olo"], c["op"], c["rhi"], c["rlo"], c["rp"])
     else:
-        cid = _take(cid, 0)[order]
+        cid = _take(cid, 0)
+        cid = cid[order] if sort else cid
     dur = c["last"] - c["start"]
     no_dur = dur <= 0
     unknown = np.ones(n, bool)  # local_* without --local-net: unknown
     d: dict[str, Any] = {
-        "ts": exact_div(c["start"], NS), "ts_ns": c["start"], "uid": _fixed_strings(uid_chars(w1[order], w2[order])),
+        "ts": exact_div(c["start"], NS), "ts_ns": c["start"], "uid": _fixed_strings(uid_chars(w1, w2)),
         "id.orig_h": _addresses(c["ohi"], c["olo"], c["ver"]), "id.orig_p": c["op"],
         "id.resp_h": _addresses(c["rhi"], c["rlo"], c["ver"]), "id.resp_p": c["rp"],
         "proto": _pick(_PROTO_TEXT, _PROTO_CODE[proto & 0xFF]), "ip_proto": proto,
@@ -334,10 +337,11 @@ def rows_columns(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[
 
 
 def rows_table(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
-               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pa.Table:
+               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None, *,
+               sort: bool = True) -> pa.Table:
     """The removed connections as an Arrow table of schema :func:`~sopkit.capture.connschema.arrow_schema`
-    (arguments as :func:`rows_columns`): what ``sopkit flows`` writes to Parquet, without pandas."""
-    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid)
+    (arguments as :func:`rows_columns`): what ``sopkit flows`` writes, without pandas."""
+    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid, sort=sort)
     schema = arrow_schema()
     arrays = []
     for name, field in zip(COLUMNS, schema, strict=True):
@@ -354,7 +358,8 @@ def rows_table(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[in
 
 
 def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[int, str], parents: dict[int, str],
-               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None) -> pd.DataFrame:
+               seed: int, local_nets: list, cid: list[np.ndarray] | np.ndarray | None = None, *,
+               sort: bool = True) -> pd.DataFrame:
     """The flows DataFrame of removed connections (arguments as :func:`rows_columns`): exactly what
     :func:`sopkit.capture.flows.rows_to_frame` builds from ``FlowTable`` rows."""
     import pandas as pd
@@ -364,7 +369,7 @@ def rows_frame(K: Any, fields: list[np.ndarray] | np.ndarray, long_hist: dict[in
         from sopkit.capture.flows import rows_to_frame
 
         return rows_to_frame([])  # pandas infers object columns for an empty table
-    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid)
+    d = rows_columns(K, fields, long_hist, parents, seed, local_nets, cid, sort=sort)
     out: dict[str, Any] = {}
     for name in COLUMNS:
         v, kind = d[name], KINDS[name]

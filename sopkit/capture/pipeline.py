@@ -28,18 +28,37 @@ _END = object()
 class Prefetch(Generic[T]):
     """Iterate ``items`` in a background thread, at most ``depth`` items ahead of the consumer.
 
-    The thread starts when the object is made. An exception raised by ``items`` is re-raised by
-    the iteration; :meth:`close` (or leaving a ``with`` block) stops the thread after its current item.
+    With ``weigh`` (e.g. ``len``), the items waiting also weigh at most ``budget`` in total (one item
+    is always let through), so the read-ahead is bounded by packets rather than by a count of
+    batches of varying size. The thread starts when the object is made. An exception raised by
+    ``items`` is re-raised by the iteration; :meth:`close` (or leaving a ``with`` block) stops the
+    thread after its current item.
     """
 
-    def __init__(self, items: Iterable[T], depth: int = 2, name: str = "sopkit-prefetch") -> None:
+    def __init__(self, items: Iterable[T], depth: int = 2, name: str = "sopkit-prefetch", *,
+                 weigh: Callable[[T], int] | None = None, budget: int = 0) -> None:
         self._q: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._done = False
+        self._weigh, self._budget, self._held = weigh, budget, 0
+        self._room = threading.Condition()
         self._thread = threading.Thread(target=self._work, args=(items,), name=name, daemon=True)
         self._thread.start()
 
+    def _reserve(self, item: T) -> bool:
+        """Wait until ``item``'s weight fits the budget (always, when nothing is waiting)."""
+        w = self._weigh(item)  # type: ignore[misc]
+        with self._room:
+            while self._held and self._held + w > self._budget:
+                if self._stop.is_set():
+                    return False
+                self._room.wait(0.05)
+            self._held += w
+        return True
+
     def _put(self, entry: tuple) -> bool:
+        if self._weigh is not None and entry[0] is not _END and not self._reserve(entry[0]):
+            return False
         while not self._stop.is_set():
             try:
                 self._q.put(entry, timeout=0.05)
@@ -64,6 +83,10 @@ class Prefetch(Generic[T]):
         if self._done:
             raise StopIteration
         item, exc = self._q.get()
+        if self._weigh is not None and item is not _END:
+            with self._room:
+                self._held -= self._weigh(item)
+                self._room.notify()
         if item is _END:
             self._done = True
             self.close()

@@ -275,3 +275,26 @@ def test_rows_frame_computes_community_ids_when_not_given():
     computed = rows_frame(ft.K, list(fields), {}, {}, 0, [])
     pd.testing.assert_frame_equal(given, computed)
     pd.testing.assert_frame_equal(computed, build_flows(pk))
+
+
+def test_unsorted_rows_are_the_removal_order_of_the_same_rows():
+    """sort=False (what ``sopkit flows`` streams) keeps the kernel's removal order: the same rows,
+    and sorting them by (ts, uid) gives exactly the sorted table/frame."""
+    pk = []
+    for i in range(30):
+        pk += session(i * 0.3, A, B, 40000 + i, 80)[: 3 + i % 6]  # some close, some stay open
+        pk.append(udp(i * 0.3 + 0.05, A, C, 50000 + i, 53, 30))
+    pk.sort(key=lambda p: p.ts_ns)
+    got = {}
+    for sort in (True, False):
+        ft = FastFlowTable(udp_inactivity=1)
+        for b in batches(pk, 9):
+            ft.add_batch(b)
+        ft.end()
+        removed = ft.pop_removed()
+        got[sort] = removed.table(sort=sort)
+    unsorted = got[False].to_pandas()
+    assert not unsorted["ts_ns"].is_monotonic_increasing  # removal order is not start order here
+    resorted = unsorted.sort_values(["ts_ns", "uid"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(resorted, got[True].to_pandas())
+    pd.testing.assert_frame_equal(resorted, as_read_back(build_flows(pk, udp_inactivity=1)))

@@ -112,3 +112,21 @@ def test_prefetch_generator_stops_its_thread_when_left_early():
     assert [next(it) for _ in range(3)] == [0, 1, 2]
     it.close()
     assert threading.active_count() == before
+
+
+def test_prefetch_weight_budget_bounds_the_read_ahead():
+    produced = []
+
+    def items():
+        for i in range(40):
+            produced.append(i)
+            yield [i] * 3  # weight 3 each
+
+    ahead = Prefetch(items(), depth=1000, weigh=len, budget=10)
+    time.sleep(0.2)  # the producer runs ahead until the budget stops it
+    assert 3 <= len(produced) <= 3 + 2  # 3 items (weight 9) wait, one more is being offered
+    first = next(ahead)
+    assert first == [0, 0, 0]
+    assert [x[0] for x in ahead] == list(range(1, 40))
+    big = Prefetch(iter([[1] * 50, [2]]), weigh=len, budget=10)  # one item over budget still passes
+    assert [len(x) for x in big] == [50, 1]
