@@ -215,6 +215,9 @@ def _execute(
             progress_bar=progress,
             log_output=False,
             report_mode=False,
+            # the kernel runs on this machine's loopback only; its start-up warning about unencrypted
+            # TCP would print once per report in every scheduled run (errors still show)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     finally:
         staged.unlink(missing_ok=True)
