@@ -15,6 +15,7 @@ from sopkit.capture.analyze import local_mask
 from sopkit.detect.common import finding
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 CLEAR_EVIDENCE = ["ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "protocol", "command", "username",
                   "password_present"]
@@ -43,7 +44,7 @@ def detect_cleartext(tables, thresholds: Thresholds, history=None) -> list[Findi
         with_pw = int(rows["password_present"].fillna(False).astype(bool).sum())
         crosses = bool(rows["crosses"].any())
         what_id = "sesi Telnet (semua ketikan termasuk kata sandi terbaca)" if proto == "telnet" else \
-            f"{len(rows)} login {proto} ({with_pw} dengan kata sandi)"
+            f"{number(len(rows))} login {proto} ({number(with_pw)} dengan kata sandi)"
         what_en = "Telnet sessions (every keystroke, passwords included, is readable)" if proto == "telnet" else \
             f"{len(rows)} {proto} logins ({with_pw} with a password)"
         found.append(finding(

@@ -21,6 +21,7 @@ import pandas as pd
 from sopkit.detect.common import finding, strength, text_entropy
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 TUNNEL_TYPES = {"TXT", "NULL", "CNAME", "MX", "*", "KEY", "SRV"}
 _TLD = re.compile(r"^(?:[a-z]{2,18}|xn--[a-z0-9-]{2,30})$")
@@ -82,19 +83,19 @@ def detect_dns_tunnel(tables, thresholds: Thresholds, history=None) -> list[Find
                  + strength(s["mean_len"], thresholds.dns_min_mean_label)
                  + strength(s["entropy"], thresholds.dns_min_entropy) + float(s["tunnel_types"])) / 4
         clients = list(rows["id.orig_h"].value_counts().index[:20])
-        desc_id = {"long": f"nama rata-rata {s['mean_len']:.0f} karakter", "entropy":
-                   f"entropi {s['entropy']:.1f} bit/karakter", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
+        desc_id = {"long": f"nama rata-rata {number(s['mean_len'], decimals=0)} karakter", "entropy":
+                   f"entropi {number(s['entropy'], decimals=1)} bit/karakter", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
         desc_en = {"long": f"names average {s['mean_len']:.0f} characters", "entropy":
                    f"entropy {s['entropy']:.1f} bits/char", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
         found.append(finding(
-            "dnstunnel", (f"Tunnel DNS / eksfiltrasi data melalui {domain} ({int(s['unique'])} nama berbeda)",
+            "dnstunnel", (f"Tunnel DNS / eksfiltrasi data melalui {domain} ({number(int(s['unique']))} nama berbeda)",
                           f"DNS tunnel / exfiltration via {domain} ({int(s['unique'])} distinct names)"), score, rows,
             severity="high" if len(hits) >= 2 else "medium", attack="T1071.004,T1048.003",
             entities={"domain": [domain], "src_ip": clients},
             counts={"queries": int(s["queries"]), "distinct_names": int(s["unique"]), "mean_length": s["mean_len"],
                     "mean_entropy": s["entropy"], "tunnel_type_share": s["tunnel_types"],
                     "name_bytes": int(s["name_bytes"] or 0), "clients": int(s["clients"])},
-            explanation=(f"{len(rows)} kueri DNS ke domain {domain} memakai {int(s['unique'])} nama berbeda ("
+            explanation=(f"{number(len(rows))} kueri DNS ke domain {domain} memakai {number(int(s['unique']))} nama berbeda ("
                          + ", ".join(desc_id[h] for h in hits) + "): data disisipkan dalam nama DNS — tunneling "
                          "atau eksfiltrasi data lewat DNS (misalnya iodine, dnscat2).",
                          f"{len(rows)} DNS queries for {domain} used {int(s['unique'])} distinct names ("

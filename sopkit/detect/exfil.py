@@ -19,6 +19,7 @@ from sopkit.capture.analyze import external_mask, local_mask
 from sopkit.detect.common import FLOW_EVIDENCE, finding, strength
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 MAD_FLOOR = 1_000_000
 
@@ -46,10 +47,10 @@ def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame 
         if past is not None and host in past.index:
             mean, std = float(past.at[host, "mean"]), float(past.at[host, "std"] or 0)
             z = (sent - mean) / max(std, mean / 4, 1.0)
-            basis_id, basis_en = f"rata-rata hariannya {mean:.0f} byte", f"its daily mean of {mean:.0f} bytes"
+            basis_id, basis_en = f"rata-rata hariannya {number(mean, decimals=0)} byte", f"its daily mean of {mean:.0f} bytes"
         else:
             z = (sent - med) / mad
-            basis_id, basis_en = f"median host lain {med:.0f} byte", f"the other hosts' median of {med:.0f} bytes"
+            basis_id, basis_en = f"median host lain {number(med, decimals=0)} byte", f"the other hosts' median of {med:.0f} bytes"
         if z < thresholds.exfil_robust_z:
             continue
         rows = out[out["host"] == host].sort_values("sent", ascending=False)
@@ -57,14 +58,15 @@ def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame 
         score = 0.5 * strength(sent, thresholds.exfil_min_bytes) + 0.5 * strength(z, thresholds.exfil_robust_z)
         mb = sent / 1e6
         found.append(finding(
-            "exfil", (f"Unggahan data besar dari {host} ({mb:.1f} MB keluar)", f"Large upload from {host} ({mb:.1f} MB out)"),
+            "exfil", (f"Unggahan data besar dari {host} ({number(mb, decimals=1)} MB keluar)",
+                      f"Large upload from {host} ({mb:.1f} MB out)"),
             score, rows[rows["sent"] > 0],
             severity="high" if sent >= thresholds.exfil_high_bytes else "medium", attack="T1048,T1567",
             entities={"src_ip": [host], "dst_ip": list(top.index[:10])},
             counts={"bytes_out": int(sent), "z_score": float(z), "destinations": len(top),
                     "top_destination_bytes": int(top.iloc[0])},
-            explanation=(f"{host} mengirim {mb:.1f} MB ke luar jaringan (terbanyak ke {top.index[0]}: "
-                         f"{top.iloc[0] / 1e6:.1f} MB), skor-z {z:.1f} dibanding {basis_id}: unggahan besar yang "
+            explanation=(f"{host} mengirim {number(mb, decimals=1)} MB ke luar jaringan (terbanyak ke {top.index[0]}: "
+                         f"{number(top.iloc[0] / 1e6, decimals=1)} MB), skor-z {number(z, decimals=1)} dibanding {basis_id}: unggahan besar yang "
                          "tidak biasa, kemungkinan eksfiltrasi data.",
                          f"{host} sent {mb:.1f} MB out of the network (most to {top.index[0]}: "
                          f"{top.iloc[0] / 1e6:.1f} MB), z-score {z:.1f} against {basis_en}: an unusual large upload, "

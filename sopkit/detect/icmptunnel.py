@@ -15,6 +15,7 @@ from __future__ import annotations
 from sopkit.detect.common import finding, strength
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 ICMP_EVIDENCE = ["ts", "last_ts", "src", "dst", "icmp_type", "packets", "payload_bytes", "max_payload",
                  "distinct_payloads", "mean_entropy"]
@@ -39,14 +40,14 @@ def detect_icmp_tunnel(tables, thresholds: Thresholds, history=None) -> list[Fin
         distinct = int(rows["distinct_payloads"].sum())
         score = (strength(pk, thresholds.icmp_min_packets) + strength(nb, thresholds.icmp_min_bytes)) / 2
         found.append(finding(
-            "icmptunnel", (f"Tunnel ICMP {client} ↔ {server} ({nb} byte muatan)",
+            "icmptunnel", (f"Tunnel ICMP {client} ↔ {server} ({number(nb)} byte muatan)",
                            f"ICMP tunnel {client} ↔ {server} ({nb} payload bytes)"), score, rows,
             severity="high" if score >= 0.75 else "medium", attack="T1095,T1048",
             entities={"src_ip": [client], "dst_ip": [server]},
             counts={"packets": pk, "payload_bytes": nb, "max_payload": mx, "distinct_payloads": distinct,
                     "mean_entropy": float(rows["mean_entropy"].mean())},
-            explanation=(f"{pk} paket ICMP echo antara {client} dan {server} membawa {nb} byte data dengan {distinct} "
-                         f"isi berbeda (terbesar {mx} byte), jauh dari pola ping biasa yang tetap: ICMP dipakai "
+            explanation=(f"{number(pk)} paket ICMP echo antara {client} dan {server} membawa {number(nb)} byte data dengan {number(distinct)} "
+                         f"isi berbeda (terbesar {number(mx)} byte), jauh dari pola ping biasa yang tetap: ICMP dipakai "
                          "sebagai terowongan untuk menyelundupkan data atau kendali jarak jauh.",
                          f"{pk} ICMP echo packets between {client} and {server} carried {nb} bytes with {distinct} "
                          f"distinct payloads (largest {mx} bytes), unlike ping's fixed pattern: ICMP is used as a "

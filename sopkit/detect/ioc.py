@@ -20,6 +20,7 @@ from sopkit.detect.common import FLOW_EVIDENCE, finding
 from sopkit.detect.thresholds import Thresholds
 from sopkit.errors import ParameterError
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 IOC_TYPES = ("ip", "domain", "ja3")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9-]{1,63}$")
@@ -105,7 +106,7 @@ def detect_ioc(tables, thresholds: Thresholds, history=None, iocs: pd.DataFrame 
         found.append(finding(
             "ioc", (f"Traffic yang cocok dengan IOC {ind} ({kind})", f"Traffic matching IOC {ind} ({kind})"), 1.0, rows, severity="high", attack="T1071",
             entities={"indicator": [ind], "ip": hosts[:50]}, counts={"matches": len(rows), "hosts": len(hosts)},
-            explanation=(f"{len(rows)} catatan lalu lintas cocok dengan indikator {kind} {ind} dari daftar IOC"
+            explanation=(f"{number(len(rows))} catatan lalu lintas cocok dengan indikator {kind} {ind} dari daftar IOC"
                          f"{' (' + desc + ')' if desc else ''}: host yang terlibat berkomunikasi dengan infrastruktur "
                          "yang dikenal berbahaya.",
                          f"{len(rows)} traffic records match the {kind} indicator {ind} from the IOC list"

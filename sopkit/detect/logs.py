@@ -42,6 +42,7 @@ from sopkit.detect.web import classify_requests
 from sopkit.detect.webtraffic import CATEGORIES as WEB_CATEGORIES
 from sopkit.findings import Finding
 from sopkit.logs.schema import LogResult
+from sopkit.report.i18n import number
 
 #: event columns shown as evidence (``time`` is ``ts``, kept visible in printed reports)
 EVENT_EVIDENCE = ["time", "host", "program", "event_id", "src_ip", "user", "action", "outcome", "http_method",
@@ -115,13 +116,13 @@ def detect_bruteforce(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
         score = 0.5 * strength(peak, th.bruteforce_min_failures) + 0.5 * strength(n, th.bruteforce_high_failures)
         hours = th.bruteforce_window_s / 3600
         found.append(_finding(
-            "logs.bruteforce", (f"Percobaan brute force login {service} dari {src} ke {host} ({n} kali gagal)",
+            "logs.bruteforce", (f"Percobaan brute force login {service} dari {src} ke {host} ({number(n)} kali gagal)",
                                 f"Login brute force {src} → {host} ({service}, {n} failures)"), score, rows,
             severity="high" if n >= th.bruteforce_high_failures else "medium", attack="T1110.001",
             entities={"src_ip": [src], "host": [host], "service": [service], "user": users[:20]},
             counts={"failures": n, "failures_in_window": peak, "users": len(users)},
-            explanation=(f"{src} gagal login {n} kali ke {service} di {host} (puncak {peak} dalam {hours:g} jam) "
-                         f"dengan {len(users)} akun: pola tebak kata sandi (brute force).",
+            explanation=(f"{src} gagal login {number(n)} kali ke {service} di {host} (puncak {number(peak)} dalam {number(hours)} jam) "
+                         f"dengan {number(len(users))} akun: pola tebak kata sandi (brute force).",
                          f"{src} failed to log in {n} times to {service} on {host} (peak {peak} within "
                          f"{hours:g} h) using {len(users)} accounts: password guessing (brute force)."),
             recommendation=_BF_REC, query=f"failed login from {src} to {host} {service}"))
@@ -138,13 +139,13 @@ def detect_spraying(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
             continue
         score = strength(len(per_user), th.spray_min_users)
         found.append(_finding(
-            "logs.spraying", (f"Password spraying dari {src} ke {host} ({service}, {len(per_user)} akun)",
+            "logs.spraying", (f"Password spraying dari {src} ke {host} ({service}, {number(len(per_user))} akun)",
                               f"Password spraying {src} → {host} ({service}, {len(per_user)} accounts)"), score,
             rows, severity="high" if score >= 0.85 else "medium", attack="T1110.003",
             entities={"src_ip": [src], "host": [host], "service": [service], "user": list(per_user.index[:20])},
             counts={"accounts": len(per_user), "failures": len(rows), "median_per_account": per_user.median()},
-            explanation=(f"{src} mencoba {len(per_user)} akun berbeda pada {service} di {host} dengan median "
-                         f"{per_user.median():g} percobaan per akun: pola password spraying (menebak akun).",
+            explanation=(f"{src} mencoba {number(len(per_user))} akun berbeda pada {service} di {host} dengan median "
+                         f"{number(per_user.median())} percobaan per akun: pola password spraying (menebak akun).",
                          f"{src} tried {len(per_user)} distinct accounts on {service} on {host} with a median of "
                          f"{per_user.median():g} attempts per account: password spraying (guessing accounts)."),
             recommendation=_BF_REC, query=f"failed login from {src} to {host} {service}"))
@@ -170,12 +171,12 @@ def detect_success_after_failures(events: pd.DataFrame, th: LogThresholds) -> li
         rows = pd.concat([before, ok.loc[[s.name]]])
         src, host, user, n = s["src_ip"], s["target"], s["user"], len(before)
         found.append(_finding(
-            "logs.success_after_failures", (f"Login berhasil setelah {n} kali gagal: {user} dari {src} di {host}",
+            "logs.success_after_failures", (f"Login berhasil setelah {number(n)} kali gagal: {user} dari {src} di {host}",
                                             f"Login success after {n} failures: {user} from {src} on {host}"),
             strength(n, th.success_min_failures), rows, severity="critical", attack="T1110,T1078",
             entities={"src_ip": [src], "host": [host], "user": [user]},
             counts={"failures_before": n, "failed_accounts": before["user"].nunique()},
-            explanation=(f"Akun {user} berhasil login ke {host} dari {src} setelah {n} kegagalan dari sumber yang "
+            explanation=(f"Akun {user} berhasil login ke {host} dari {src} setelah {number(n)} kegagalan dari sumber yang "
                          "sama: kemungkinan besar kata sandi berhasil ditebak dan akun telah diambil alih.",
                          f"Account {user} logged in to {host} from {src} after {n} failures from the same source: "
                          "the password was most likely guessed and the account taken over."),
@@ -198,13 +199,13 @@ def detect_windows_storm(events: pd.DataFrame, th: LogThresholds) -> list[Findin
         srcs = sorted(rows["src_ip"].dropna().astype(str).unique())
         users = sorted(rows["user"].dropna().astype(str).unique())
         found.append(_finding(
-            "logs.win_4625_storm", (f"Lonjakan logon gagal di {host} ({len(rows)} × 4625)",
+            "logs.win_4625_storm", (f"Lonjakan logon gagal di {host} ({number(len(rows))} × 4625)",
                                     f"Failed-logon storm on {host} ({len(rows)} × 4625)"),
             strength(peak, th.win_storm_min_failures), rows, severity="high", attack="T1110",
             entities={"host": [host], "src_ip": srcs[:20], "user": users[:20]},
             counts={"failures": len(rows), "failures_in_window": peak, "sources": len(srcs), "users": len(users)},
-            explanation=(f"{host} mencatat {len(rows)} logon gagal (4625), puncak {peak} dalam "
-                         f"{th.win_storm_window_s / 60:g} menit, dari {len(srcs)} sumber pada {len(users)} akun.",
+            explanation=(f"{host} mencatat {number(len(rows))} logon gagal (4625), puncak {number(peak)} dalam "
+                         f"{number(th.win_storm_window_s / 60)} menit, dari {number(len(srcs))} sumber pada {number(len(users))} akun.",
                          f"{host} logged {len(rows)} failed logons (4625), peaking at {peak} within "
                          f"{th.win_storm_window_s / 60:g} minutes, from {len(srcs)} sources on {len(users)} accounts."),
             recommendation=_BF_REC, query=f"EventID 4625 on {host}"))
@@ -276,11 +277,12 @@ def detect_sudo_root(events: pd.DataFrame, th: LogThresholds, known_sudoers: Ite
             why_id, why_en = "login dari sumber brute force", "logged in from a brute-force source"
         cmds = rows["process"].dropna().astype(str).unique()[:5]
         found.append(_finding(
-            "logs.sudo_root", (f"{who} menjadi root di {host} ({len(rows)}×)", f"{who} became root on {host} ({len(rows)}×)"),
+            "logs.sudo_root", (f"{who} menjadi root di {host} ({number(len(rows))}×)",
+                               f"{who} became root on {host} ({len(rows)}×)"),
             0.9 if who in bad else 0.5, rows,
             severity=sev, attack="T1548.003", entities={"host": [host], "user": [who], "command": list(cmds)},
             counts={"events": len(rows)},
-            explanation=(f"{who} menjalankan perintah sebagai root di {host} {len(rows)} kali ({why_id}).",
+            explanation=(f"{who} menjalankan perintah sebagai root di {host} {number(len(rows))} kali ({why_id}).",
                          f"{who} ran commands as root on {host} {len(rows)} times ({why_en})."),
             recommendation=("Pastikan akun ini berwenang menjadi root dan perintahnya wajar; bila tidak, cabut hak "
                             "sudo dan tangani sebagai insiden.", "Make sure this account may become root and the "
@@ -310,13 +312,13 @@ def detect_web_attacks(events: pd.DataFrame, th: LogThresholds) -> list[Finding]
         _, name_id, name_en = WEB_CATEGORIES.get(cat, ("", cat, cat))
         score = 0.5 * strength(len(rows), need) + 0.5 * strength(len(rows), th.web_high_requests)
         found.append(_finding(
-            f"logs.web.{cat}", (f"Serangan web ({name_id}) dari {src}: {len(rows)} permintaan",
+            f"logs.web.{cat}", (f"Serangan web ({name_id}) dari {src}: {number(len(rows))} permintaan",
                                 f"Web attack ({name_en}) from {src}: {len(rows)} requests"), score, rows,
             severity="high" if len(rows) >= th.web_high_requests or cat in ("webshell", "command_injection")
             else "medium", attack="T1190" if cat != "scanner" else "T1595.002",
             entities={"src_ip": [src], "host": sorted(_target(rows).unique()), "category": [cat]},
             counts={"requests": len(rows), "urls": rows["url"].nunique(), "answered_2xx": ok},
-            explanation=(f"{src} mengirim {len(rows)} permintaan berpola serangan {cat} ({ok} dijawab 2xx).",
+            explanation=(f"{src} mengirim {number(len(rows))} permintaan berpola serangan {cat} ({number(ok)} dijawab 2xx).",
                          f"{src} sent {len(rows)} requests matching the {cat} attack pattern ({ok} answered 2xx)."),
             recommendation=("Periksa permintaan yang dijawab 2xx, blokir sumber di WAF/firewall dan perbaiki "
                             "aplikasi yang rentan.", "Review the requests answered 2xx, block the source at the "
@@ -336,11 +338,11 @@ def detect_4xx_storms(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
         if peak < th.http_4xx_min or share < th.http_4xx_min_share:
             continue
         found.append(_finding(
-            "logs.http_4xx_storm", (f"Lonjakan respons HTTP 4xx ke {src} ({len(rows)} error)",
+            "logs.http_4xx_storm", (f"Lonjakan respons HTTP 4xx ke {src} ({number(len(rows))} error)",
                                     f"HTTP 4xx storm from {src} ({len(rows)} errors)"), strength(peak, th.http_4xx_min),
             rows, severity="medium", attack="T1595.003", entities={"src_ip": [src]},
             counts={"errors": len(rows), "errors_in_window": peak, "share": share},
-            explanation=(f"{src} menerima {len(rows)} jawaban 4xx ({share:.0%} permintaannya): pencarian berkas/"
+            explanation=(f"{src} menerima {number(len(rows))} jawaban 4xx ({share:.0%} permintaannya): pencarian berkas/"
                          "direktori secara otomatis.", f"{src} received {len(rows)} 4xx answers ({share:.0%} of its "
                          "requests): automated file/directory discovery."),
             recommendation=("Blokir atau batasi laju sumber ini; periksa apakah ada URL yang ditemukan (2xx).",

@@ -14,6 +14,7 @@ from sopkit.capture.analyze import external_mask, local_mask
 from sopkit.detect.common import FLOW_EVIDENCE, finding
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 
 def detect_new_destinations(tables, thresholds: Thresholds, history: pd.DataFrame | None = None) -> list[Finding]:
@@ -30,11 +31,11 @@ def detect_new_destinations(tables, thresholds: Thresholds, history: pd.DataFram
         dests = list(volume.sort_values(ascending=False).index)
         listed = dests[: thresholds.newdest_max_listed]
         found.append(finding(
-            "newdest", (f"{host} menghubungi {len(dests)} tujuan eksternal baru",
+            "newdest", (f"{host} menghubungi {number(len(dests))} tujuan eksternal baru",
                         f"{host} contacted {len(dests)} new external destinations"), 0.3, rows, severity="low",
             attack="T1071", entities={"src_ip": [host], "dst_ip": listed},
             counts={"destinations": len(dests), "connections": len(rows)},
-            explanation=(f"{host} berkomunikasi dengan {len(dests)} alamat eksternal yang belum pernah terlihat "
+            explanation=(f"{host} berkomunikasi dengan {number(len(dests))} alamat eksternal yang belum pernah terlihat "
                          f"sebelumnya (antara lain {', '.join(listed[:5])}).",
                          f"{host} talked to {len(dests)} external addresses never seen before (among them "
                          f"{', '.join(listed[:5])})."),

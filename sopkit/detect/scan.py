@@ -20,6 +20,7 @@ import pandas as pd
 from sopkit.detect.common import FLOW_EVIDENCE, finding, severity_for, strength
 from sopkit.detect.thresholds import Thresholds
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 PROBE_STATES = {"S0", "REJ", "RSTOS0", "RSTR", "RSTRH", "SH", "SHR", "RSTO"}
 SCAN_WINDOW_S = 60.0  #: sliding window of the fan-out count (sfPortscan's default sense window)
@@ -64,11 +65,11 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
         score = strength(total, thresholds.scan_min_ports) * 0.5 + strength(total, thresholds.scan_high) * 0.5
         sev = "high" if total >= thresholds.scan_high else "medium"
         found.append(finding(
-            "scan.vertical", (f"Pemindaian port vertikal dari {src} ke {dst} ({total} port)",
+            "scan.vertical", (f"Pemindaian port vertikal dari {src} ke {dst} ({number(total)} port)",
                               f"Vertical port scan {src} → {dst} ({total} ports)"), score, rows, severity=sev,
             attack="T1046", entities={"src_ip": [src], "dst_ip": [dst]},
             counts={"ports": total, "ports_in_window": peak, "probes": len(rows)},
-            explanation=(f"{src} mencoba {total} port berbeda pada {dst} ({peak} dalam {SCAN_WINDOW_S:.0f} detik) "
+            explanation=(f"{src} mencoba {number(total)} port berbeda pada {dst} ({number(peak)} dalam {number(SCAN_WINDOW_S, decimals=0)} detik) "
                          "tanpa membuka sesi: pola pemindaian port (port scan) untuk mencari layanan terbuka.",
                          f"{src} tried {total} distinct ports on {dst} ({peak} within {SCAN_WINDOW_S:.0f} s) without "
                          "opening a session: a port scan looking for open services."),
@@ -83,11 +84,11 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
         score = strength(total, thresholds.scan_min_hosts) * 0.5 + strength(total, thresholds.scan_high) * 0.5
         sev = "high" if total >= thresholds.scan_high else "medium"
         found.append(finding(
-            "scan.horizontal", (f"Pemindaian horizontal dari {src} pada port {port} ({total} host)",
+            "scan.horizontal", (f"Pemindaian horizontal dari {src} pada port {port} ({number(total)} host)",
                                 f"Horizontal scan from {src} on port {port} ({total} hosts)"), score, rows,
             severity=sev, attack="T1046", entities={"src_ip": [src], "dst_port": [int(port)]},
             counts={"hosts": total, "hosts_in_window": peak, "probes": len(rows)},
-            explanation=(f"{src} mencoba port {port} pada {total} host berbeda ({peak} dalam {SCAN_WINDOW_S:.0f} "
+            explanation=(f"{src} mencoba port {port} pada {number(total)} host berbeda ({number(peak)} dalam {number(SCAN_WINDOW_S, decimals=0)} "
                          "detik) tanpa membuka sesi: penyapuan (sweep) mencari host dengan layanan ini, sering "
                          "dilakukan malware yang menyebar di jaringan.",
                          f"{src} tried port {port} on {total} distinct hosts ({peak} within {SCAN_WINDOW_S:.0f} s) "
@@ -114,12 +115,12 @@ def detect_bruteforce(tables, thresholds: Thresholds, history=None) -> list[Find
         rows = f[(f["id.orig_h"] == src) & (f["id.resp_h"] == dst) & (f["id.resp_p"] == port)]
         score = strength(row["n"], thresholds.bruteforce_min_conns)
         found.append(finding(
-            "scan.bruteforce", (f"Dugaan brute force dari {src} ke {dst}:{port} ({int(row['n'])} sesi)",
+            "scan.bruteforce", (f"Dugaan brute force dari {src} ke {dst}:{port} ({number(int(row['n']))} sesi)",
                                 f"Possible brute force {src} → {dst}:{port} ({int(row['n'])} sessions)"), score, rows,
             severity=severity_for(score), attack="T1110",
             entities={"src_ip": [src], "dst_ip": [dst], "dst_port": [int(port)]},
             counts={"connections": int(row["n"]), "median_duration_s": float(row["med"] or 0)},
-            explanation=(f"{src} membuka {int(row['n'])} sesi singkat (median {row['med'] or 0:.1f} detik) ke layanan "
+            explanation=(f"{src} membuka {number(int(row['n']))} sesi singkat (median {number(row['med'] or 0, decimals=1)} detik) ke layanan "
                          f"login {dst}:{port}: pola tebak kata sandi (brute force) lewat jaringan.",
                          f"{src} opened {int(row['n'])} short sessions (median {row['med'] or 0:.1f} s) to the login "
                          f"service {dst}:{port}: the pattern of password guessing (brute force) over the network."),

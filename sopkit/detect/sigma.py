@@ -28,6 +28,7 @@ import yaml
 
 from sopkit.detect.sigma_mapping import Logsource, Part, find_logsource, pipeline_for
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 ROW = "sopkit_row"
 TEXT = "sopkit_text"
@@ -371,13 +372,13 @@ def sigma_findings(run: SigmaRun, min_level: str = "high") -> list[Finding]:
         attack = ",".join(sorted({t.split(".", 1)[1].upper() for t in tags.split(",")
                                   if t.startswith("attack.t")}))
         found.append(Finding(
-            detector=f"sigma.{rule_id}", title_id=f"Sigma: {title} di {where} ({len(rows)} peristiwa)",
+            detector=f"sigma.{rule_id}", title_id=f"Sigma: {title} di {where} ({number(len(rows))} peristiwa)",
             title_en=f"Sigma: {title} on {where} ({len(rows)} events)",
             severity=SEVERITY_OF_LEVEL.get(str(level), "info"), first_seen=rows["timestamp"].min(),
             last_seen=rows["timestamp"].max(), attack=attack,
             score=min(1.0, 0.5 + len(rows) / 200), entities={"host": [where], "rule": [str(title)]},
             counts={"events": len(rows)},
-            explanation_id=f"Aturan Sigma \u201c{title}\u201d (tingkat {level}) cocok dengan {len(rows)} peristiwa di {where}.",
+            explanation_id=f"Aturan Sigma \u201c{title}\u201d (tingkat {level}) cocok dengan {number(len(rows))} peristiwa di {where}.",
             explanation_en=f"Sigma rule \u201c{title}\u201d (level {level}) matched {len(rows)} events on {where}.",
             recommendation_id="Periksa peristiwa yang cocok dan tentukan apakah perlu pemeriksaan lanjutan.",
             recommendation_en="Review the matching events and decide whether they need a deeper examination.",

@@ -13,6 +13,7 @@ from sopkit.detect.common import finding, strength
 from sopkit.detect.thresholds import Thresholds
 from sopkit.detect.web import classify_requests
 from sopkit.findings import Finding
+from sopkit.report.i18n import number
 
 #: category → (ATT&CK technique, Indonesian name, English name)
 CATEGORIES = {
@@ -47,12 +48,12 @@ def detect_web_attacks(tables, thresholds: Thresholds, history=None) -> list[Fin
         high = len(rows) >= thresholds.web_high_requests or (ok > 0 and cat != "sensitive_file")
         score = strength(len(rows), max(need, 1)) * (1.0 if high else 0.8)
         found.append(finding(
-            f"web.{cat}", (f"Serangan web ({name_id}) dari {src} ke {dst} ({len(rows)} permintaan)",
+            f"web.{cat}", (f"Serangan web ({name_id}) dari {src} ke {dst} ({number(len(rows))} permintaan)",
                            f"Web attack ({name_en}) from {src} on {dst} ({len(rows)} requests)"), score, rows,
             severity="high" if high else "medium", attack=technique,
             entities={"src_ip": [src], "dst_ip": [dst], "host": sorted(set(rows["host"].dropna()))[:10]},
             counts={"requests": len(rows), "answered_2xx": ok, "urls": rows["uri"].nunique()},
-            explanation=(f"{len(rows)} permintaan HTTP dari {src} ke {dst} cocok dengan pola {name_id} ({ok} dijawab "
+            explanation=(f"{number(len(rows))} permintaan HTTP dari {src} ke {dst} cocok dengan pola {name_id} ({number(ok)} dijawab "
                          "2xx): upaya serangan terhadap aplikasi web.",
                          f"{len(rows)} HTTP requests from {src} to {dst} match {name_en} patterns ({ok} answered "
                          "2xx): an attack attempt against the web application."),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from sopkit.findings import SEVERITIES, Finding
+from sopkit.report import i18n
 from sopkit.report.i18n import t
 from sopkit.report.present import Table, local_times
 
@@ -35,7 +36,7 @@ def severity_counts(findings: Sequence[Finding], lang: str = "id") -> Table:
     """How many findings per severity (all severities listed, zeros included)."""
     counts = pd.Series([f.severity for f in findings], dtype="object").value_counts()
     rows = [(severity_word(s, lang), int(counts.get(s, 0))) for s in reversed(SEVERITIES)]
-    return Table(pd.DataFrame(rows, columns=[t("severity", lang), t("count", lang)]).rename(index=lambda i: i + 1))
+    return Table(pd.DataFrame(rows, columns=[t("severity", lang), t("count", lang)]).rename(index=lambda i: i + 1), lang)
 
 
 def findings_overview(findings: Sequence[Finding], lang: str = "id", zone: str = "WIB") -> Table:
@@ -52,13 +53,17 @@ def findings_overview(findings: Sequence[Finding], lang: str = "id", zone: str =
     })
     if df.empty:
         df = pd.DataFrame([[t("none", lang)] + [""] * (len(df.columns) - 1)], columns=df.columns)
-    return Table(df.set_index(df.columns[0]))
+    return Table(df.set_index(df.columns[0]), lang)
 
 
 def finding_markdown(number: int, f: Finding, lang: str = "id") -> str:
-    """Heading, explanation, recommendation and the numbers behind a finding, as escaped Markdown."""
+    """Heading, explanation, recommendation and the numbers behind a finding, as escaped Markdown.
+
+    The figures are written in the style of ``lang`` (``1.234,5`` in Bahasa Indonesia): the lists that
+    separate them use ``;`` so a decimal comma can never be mistaken for the next item.
+    """
     esc = html.escape
-    counts = ", ".join(f"{esc(str(k))}: {esc(_num(v))}" for k, v in f.counts.items())
+    counts = "; ".join(f"{esc(str(k))}: {esc(i18n.number(v, lang))}" for k, v in f.counts.items())
     entities = "; ".join(f"{esc(str(k))}: {esc(', '.join(map(str, v[:10])))}" for k, v in f.entities.items())
     return "\n\n".join(p for p in (
         f"### {number}. [{esc(severity_word(f.severity, lang))}] {esc(f.title(lang))}",
@@ -70,16 +75,13 @@ def finding_markdown(number: int, f: Finding, lang: str = "id") -> str:
     ) if p)
 
 
-def _num(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:,.2f}" if abs(v) < 1e6 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
+def evidence_table(f: Finding, zone: str = "WIB", max_rows: int = 10, lang: str | None = None) -> Table | None:
+    """The first evidence rows of a finding (times converted to the office zone), or None.
 
-
-def evidence_table(f: Finding, zone: str = "WIB", max_rows: int = 10) -> Table | None:
-    """The first evidence rows of a finding (times converted to the office zone), or None."""
+    With ``lang``, quantities (bytes, packets, durations) are written in that language's number style;
+    ports, status codes and event ids stay as they are (see :func:`sopkit.report.present.is_identifier`).
+    Without it, pandas' own formatting is kept, as before.
+    """
     if f.evidence is None or f.evidence.empty:
         return None
     ev = f.evidence.head(max_rows).copy()
@@ -90,4 +92,4 @@ def evidence_table(f: Finding, zone: str = "WIB", max_rows: int = 10) -> Table |
             ev[col] = local_times(ev[col], zone)
         elif col in ("ts_ns",):
             ev[col] = local_times(pd.to_datetime(ev[col], unit="ns", utc=True), zone)
-    return Table(ev.reset_index(drop=True).rename(index=lambda i: i + 1))
+    return Table(ev.reset_index(drop=True).rename(index=lambda i: i + 1), lang)

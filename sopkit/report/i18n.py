@@ -2,9 +2,19 @@
 
 One declarative table, keyed by a stable message id, so notebooks and templates never hard-code a
 language. Missing translations fail loudly in tests rather than showing a key to a reader.
+
+Numbers follow the language too: Bahasa Indonesia writes ``1.234.567`` and ``40,1 MB`` (point for
+thousands, comma for decimals), English ``1,234,567`` and ``40.1 MB``. An Indonesian reader takes
+``1.234`` for one thousand two hundred thirty-four, so a number in the wrong style is a wrong number.
+:func:`number` and :func:`size` are a few lines of our own rather than Babel: Babel is not a
+dependency, and the two fixed styles need no locale data — Python's own ``format`` groups the digits
+and only the two separator characters are swapped for Indonesian.
 """
 
 from __future__ import annotations
+
+import math
+import numbers
 
 from sopkit.errors import ParameterError
 
@@ -153,3 +163,64 @@ def t(key: str, lang: str = "id") -> str:
     """The message ``key`` in ``lang``; ``KeyError`` for an unknown key (a bug, not user input)."""
     indo, eng = MESSAGES[key]
     return indo if check_language(lang) == "id" else eng
+
+
+#: (thousands separator, decimal separator) per report language
+SEPARATORS = {"id": (".", ","), "en": (",", ".")}
+#: decimal byte units (1 KB = 1000 bytes), as the traffic reports count them
+SIZE_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+def number(value: object, lang: str = "id", decimals: int | None = None) -> str:
+    """``value`` written the way a reader of ``lang`` expects: ``1.234.567`` / ``1,5`` (id), ``1,234,567`` / ``1.5`` (en).
+
+    Integers are grouped by thousands and never get decimals. Floats get ``decimals`` places (rounded,
+    trailing zeros kept); with ``decimals=None`` a whole float is written as an integer and any other
+    float with at most two decimals, trailing zeros dropped (``2,5`` rather than ``2,50``), which suits
+    counts stored as floats. ``None``, NaN and ``pd.NA`` give ``"-"`` (the reports' sign for "no value");
+    infinities give ``∞``. Anything that is not a number (text, booleans) is returned as ``str(value)``.
+    """
+    thousands, point = SEPARATORS[check_language(lang)]
+    if value is None or value is _pd_na():
+        return "-"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    if isinstance(value, numbers.Integral) and decimals is None:
+        text = f"{int(value):,}"
+    else:
+        x = float(value)
+        if math.isnan(x):
+            return "-"
+        if math.isinf(x):
+            return "∞" if x > 0 else "-∞"
+        if decimals is None:
+            text = f"{x:,.0f}" if x == round(x) else f"{x:,.2f}".rstrip("0").rstrip(".")
+        else:
+            text = f"{x:,.{max(int(decimals), 0)}f}"
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]  # -0.0 rounded is just 0
+    return text.translate(str.maketrans({",": thousands, ".": point}))
+
+
+def size(n_bytes: object, lang: str = "id", decimals: int = 1) -> str:
+    """A byte count in the largest decimal unit below 1000 of it: ``40,1 MB`` (id), ``40.1 MB`` (en), ``512 B``.
+
+    Plain bytes are whole numbers; larger units get ``decimals`` places. ``None``/NaN give ``"-"``.
+    """
+    check_language(lang)
+    if n_bytes is None or n_bytes is _pd_na() or not isinstance(n_bytes, numbers.Real) or math.isnan(float(n_bytes)):
+        return "-"
+    value = float(n_bytes)
+    for unit in SIZE_UNITS:
+        if abs(value) < 999.95 or unit == SIZE_UNITS[-1]:
+            break
+        value /= 1000
+    return f"{number(value, lang, 0 if unit == 'B' else decimals)} {unit}"
+
+
+def _pd_na() -> object:
+    """``pandas.NA`` when pandas is loaded (it always is in a report), so it reads as "no value"."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    return getattr(pd, "NA", None) if pd is not None else None
