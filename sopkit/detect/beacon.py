@@ -52,7 +52,8 @@ def detect_beacons(tables, thresholds: Thresholds, history=None) -> list[Finding
         regular = 1.0 - ratio / thresholds.beacon_max_mad_ratio
         score = 0.5 * strength(n, thresholds.beacon_min_conns) + 0.5 * regular
         found.append(finding(
-            "beacon", (f"Komunikasi berkala (beaconing) {src} → {dst}:{port} tiap {number(interval, decimals=0)} detik ({number(n)} koneksi)",
+            "beacon", (f"Komunikasi berkala (beaconing) {src} → {dst}:{port} tiap "
+                       f"{number(interval, decimals=0)} detik ({number(n)} koneksi)",
                        f"Beaconing {src} → {dst}:{port} every {interval:.0f} s ({n} connections)"), score, rows,
             severity="high" if n >= 4 * thresholds.beacon_min_conns and ratio <= thresholds.beacon_max_mad_ratio / 2
             else "medium", attack="T1071,T1573",
@@ -60,8 +61,10 @@ def detect_beacons(tables, thresholds: Thresholds, history=None) -> list[Finding
             counts={"connections": n, "interval_s": interval, "mad_ratio": ratio,
                     "span_s": float(rows["ts"].max() - rows["ts"].min()),
                     "bytes_out": int(rows["orig_bytes"].fillna(0).sum())},
-            explanation=(f"{src} menghubungi {dst}:{port}/{proto} sebanyak {number(n)} kali dengan jeda teratur sekitar "
-                         f"{number(interval, decimals=0)} detik (deviasi median {ratio:.0%} dari jeda; metode: median dan MAD jeda "
+            explanation=(f"{src} menghubungi {dst}:{port}/{proto} sebanyak {number(n)} kali dengan jeda teratur "
+                         f"sekitar "
+                         f"{number(interval, decimals=0)} detik (deviasi median {ratio:.0%} dari jeda; metode: "
+                         f"median dan MAD jeda "
                          "antar-koneksi): pola beacon malware yang melapor ke server kendali (C2).",
                          f"{src} contacted {dst}:{port}/{proto} {n} times at a regular interval of about "
                          f"{interval:.0f} s (median absolute deviation {ratio:.0%} of the interval; method: median "

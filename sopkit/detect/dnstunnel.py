@@ -84,7 +84,8 @@ def detect_dns_tunnel(tables, thresholds: Thresholds, history=None) -> list[Find
                  + strength(s["entropy"], thresholds.dns_min_entropy) + float(s["tunnel_types"])) / 4
         clients = list(rows["id.orig_h"].value_counts().index[:20])
         desc_id = {"long": f"nama rata-rata {number(s['mean_len'], decimals=0)} karakter", "entropy":
-                   f"entropi {number(s['entropy'], decimals=1)} bit/karakter", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
+                   f"entropi {number(s['entropy'], decimals=1)} "
+                   f"bit/karakter", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
         desc_en = {"long": f"names average {s['mean_len']:.0f} characters", "entropy":
                    f"entropy {s['entropy']:.1f} bits/char", "types": f"{s['tunnel_types']:.0%} TXT/NULL/CNAME/MX"}
         found.append(finding(
@@ -95,7 +96,8 @@ def detect_dns_tunnel(tables, thresholds: Thresholds, history=None) -> list[Find
             counts={"queries": int(s["queries"]), "distinct_names": int(s["unique"]), "mean_length": s["mean_len"],
                     "mean_entropy": s["entropy"], "tunnel_type_share": s["tunnel_types"],
                     "name_bytes": int(s["name_bytes"] or 0), "clients": int(s["clients"])},
-            explanation=(f"{number(len(rows))} kueri DNS ke domain {domain} memakai {number(int(s['unique']))} nama berbeda ("
+            explanation=(f"{number(len(rows))} kueri DNS ke domain {domain} memakai {number(int(s['unique']))} "
+                         f"nama berbeda ("
                          + ", ".join(desc_id[h] for h in hits) + "): data disisipkan dalam nama DNS — tunneling "
                          "atau eksfiltrasi data lewat DNS (misalnya iodine, dnscat2).",
                          f"{len(rows)} DNS queries for {domain} used {int(s['unique'])} distinct names ("

@@ -47,10 +47,12 @@ def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame 
         if past is not None and host in past.index:
             mean, std = float(past.at[host, "mean"]), float(past.at[host, "std"] or 0)
             z = (sent - mean) / max(std, mean / 4, 1.0)
-            basis_id, basis_en = f"rata-rata hariannya {number(mean, decimals=0)} byte", f"its daily mean of {mean:.0f} bytes"
+            basis_id, basis_en = (f"rata-rata hariannya {number(mean, decimals=0)} byte",
+                                  f"its daily mean of {mean:.0f} bytes")
         else:
             z = (sent - med) / mad
-            basis_id, basis_en = f"median host lain {number(med, decimals=0)} byte", f"the other hosts' median of {med:.0f} bytes"
+            basis_id, basis_en = (f"median host lain {number(med, decimals=0)} byte",
+                                  f"the other hosts' median of {med:.0f} bytes")
         if z < thresholds.exfil_robust_z:
             continue
         rows = out[out["host"] == host].sort_values("sent", ascending=False)
@@ -65,8 +67,10 @@ def detect_large_outbound(tables, thresholds: Thresholds, history: pd.DataFrame 
             entities={"src_ip": [host], "dst_ip": list(top.index[:10])},
             counts={"bytes_out": int(sent), "z_score": float(z), "destinations": len(top),
                     "top_destination_bytes": int(top.iloc[0])},
-            explanation=(f"{host} mengirim {number(mb, decimals=1)} MB ke luar jaringan (terbanyak ke {top.index[0]}: "
-                         f"{number(top.iloc[0] / 1e6, decimals=1)} MB), skor-z {number(z, decimals=1)} dibanding {basis_id}: unggahan besar yang "
+            explanation=(f"{host} mengirim {number(mb, decimals=1)} MB ke luar jaringan (terbanyak ke "
+                         f"{top.index[0]}: "
+                         f"{number(top.iloc[0] / 1e6, decimals=1)} MB), skor-z {number(z, decimals=1)} "
+                         f"dibanding {basis_id}: unggahan besar yang "
                          "tidak biasa, kemungkinan eksfiltrasi data.",
                          f"{host} sent {mb:.1f} MB out of the network (most to {top.index[0]}: "
                          f"{top.iloc[0] / 1e6:.1f} MB), z-score {z:.1f} against {basis_en}: an unusual large upload, "

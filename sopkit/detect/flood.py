@@ -57,19 +57,23 @@ def detect_syn_flood(tables, thresholds: Thresholds, history=None) -> list[Findi
         single = float((per_src == 1).mean())
         spoofed = sources >= thresholds.flood_spoofed_sources and single >= 0.5
         score = strength(len(rows), thresholds.flood_min_syn) * 0.5 + strength(rate, thresholds.flood_min_rate) * 0.5
-        note_id = (f" dari {number(sources)} alamat sumber berbeda ({single:.0%} hanya sekali) — sumber tampak dipalsukan"
+        note_id = (f" dari {number(sources)} alamat sumber berbeda ({single:.0%} hanya sekali) — sumber tampak "
+                   "dipalsukan"
                    if spoofed else f" dari {number(sources)} alamat sumber")
         note_en = (f" from {sources} distinct sources ({single:.0%} seen once) — the sources look spoofed"
                    if spoofed else f" from {sources} sources")
         found.append(finding(
-            "flood.syn", (f"Serangan SYN flood ke {dst}:{port} ({number(len(rows))} percobaan, {number(rate, decimals=0)}/detik)",
+            "flood.syn", (f"Serangan SYN flood ke {dst}:{port} ({number(len(rows))} percobaan, "
+                          f"{number(rate, decimals=0)}/detik)",
                           f"SYN flood on {dst}:{port} ({len(rows)} attempts, {rate:.0f}/s)"), score,
             rows, severity="high", attack="T1498.001,T1499.002",
             entities={"dst_ip": [dst], "dst_port": [int(port)], **({} if spoofed else {"src_ip": list(per_src.index[:20])})},
             counts={"attempts": len(rows), "unanswered_share": share, "rate_per_s": rate, "sources": sources,
                     "single_attempt_sources": single},
-            explanation=(f"{number(len(rows))} percobaan koneksi TCP (SYN) ke {dst}:{port} dalam {number(span, decimals=0)} detik "
-                         f"({number(rate, decimals=0)}/detik), {share:.0%} tidak pernah menyelesaikan jabat tangan,{note_id}: "
+            explanation=(f"{number(len(rows))} percobaan koneksi TCP (SYN) ke {dst}:{port} dalam "
+                         f"{number(span, decimals=0)} detik "
+                         f"({number(rate, decimals=0)}/detik), {share:.0%} tidak pernah menyelesaikan jabat "
+                         f"tangan,{note_id}: "
                          "serangan banjir SYN (DoS/DDoS) yang menghabiskan antrean koneksi server.",
                          f"{len(rows)} TCP connection attempts (SYN) to {dst}:{port} in {span:.0f} s ({rate:.0f}/s), "
                          f"{share:.0%} never completed the handshake,{note_en}: a SYN flood (DoS/DDoS) exhausting "
@@ -102,7 +106,8 @@ def detect_reflection(tables, thresholds: Thresholds, history=None) -> list[Find
         kinds = ", ".join(f"{p}/{port}" for (p, port), _ in rows.groupby(["proto", "id.resp_p"]).size()
                           .sort_values(ascending=False).head(4).items())
         udp = rows["proto"].eq("udp").any()
-        frag_id = (f"; selain itu {number(incomplete)} datagram terfragmentasi tidak lengkap" if udp and incomplete else "")
+        frag_id = (f"; selain itu {number(incomplete)} datagram terfragmentasi tidak "
+                   f"lengkap" if udp and incomplete else "")
         frag_en = (f"; also {incomplete} fragmented datagrams never completed" if udp and incomplete else "")
         score = strength(packets, thresholds.reflection_min_packets)
         found.append(finding(
@@ -112,7 +117,8 @@ def detect_reflection(tables, thresholds: Thresholds, history=None) -> list[Find
                 rows["id.resp_h"].value_counts().index[:20])},
             counts={"packets": packets, "reflectors": reflectors, "flows": len(rows),
                     "incomplete_fragmented_datagrams": incomplete if udp else 0},
-            explanation=(f"{victim} menerima {number(packets)} paket jawaban ({kinds}) dari {number(reflectors)} server berbeda tanpa "
+            explanation=(f"{victim} menerima {number(packets)} paket jawaban ({kinds}) dari "
+                         f"{number(reflectors)} server berbeda tanpa "
                          f"pernah mengirim permintaan{frag_id}: serangan refleksi/amplifikasi, di mana penyerang "
                          "memalsukan alamat korban agar server pihak ketiga membanjirinya.",
                          f"{victim} received {packets} response packets ({kinds}) from {reflectors} distinct servers "
@@ -135,14 +141,17 @@ def detect_reflection(tables, thresholds: Thresholds, history=None) -> list[Find
         ratio = float(r["got"]) / max(float(r["sent"]), 1.0)
         score = strength(ratio, thresholds.amplification_min_ratio)
         found.append(finding(
-            "flood.amplification", (f"Jawaban UDP teramplifikasi ke {client} ({number(ratio, decimals=0)}× byte permintaan)",
+            "flood.amplification", (f"Jawaban UDP teramplifikasi ke {client} ({number(ratio, decimals=0)}× byte "
+                                    f"permintaan)",
                                     f"Amplified UDP answers to {client} ({ratio:.0f}× the request bytes)"), score,
             rows, severity="medium" if score < 0.85 else "high", attack="T1498.002",
             entities={"dst_ip": [client], "amplifier_ip": list(rows["id.resp_h"].value_counts().index[:20])},
             counts={"request_bytes": int(r["sent"]), "response_bytes": int(r["got"]), "ratio": ratio,
                     "servers": int(r["servers"]), "flows": int(r["flows"])},
-            explanation=(f"{client} menerima {number(int(r['got']))} byte jawaban UDP untuk {number(int(r['sent']))} byte permintaan "
-                         f"({number(ratio, decimals=0)}×) dari {number(int(r['servers']))} server: tanda amplifikasi — layanan ini dapat "
+            explanation=(f"{client} menerima {number(int(r['got']))} byte jawaban UDP untuk "
+                         f"{number(int(r['sent']))} byte permintaan "
+                         f"({number(ratio, decimals=0)}×) dari {number(int(r['servers']))} server: tanda "
+                         f"amplifikasi — layanan ini dapat "
                          "disalahgunakan untuk menyerang alamat yang dipalsukan.",
                          f"{client} received {int(r['got'])} bytes of UDP answers for {int(r['sent'])} request bytes "
                          f"({ratio:.0f}×) from {int(r['servers'])} servers: amplification — the service can be abused "

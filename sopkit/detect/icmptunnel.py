@@ -46,8 +46,10 @@ def detect_icmp_tunnel(tables, thresholds: Thresholds, history=None) -> list[Fin
             entities={"src_ip": [client], "dst_ip": [server]},
             counts={"packets": pk, "payload_bytes": nb, "max_payload": mx, "distinct_payloads": distinct,
                     "mean_entropy": float(rows["mean_entropy"].mean())},
-            explanation=(f"{number(pk)} paket ICMP echo antara {client} dan {server} membawa {number(nb)} byte data dengan {number(distinct)} "
-                         f"isi berbeda (terbesar {number(mx)} byte), jauh dari pola ping biasa yang tetap: ICMP dipakai "
+            explanation=(f"{number(pk)} paket ICMP echo antara {client} dan {server} membawa {number(nb)} byte "
+                         f"data dengan {number(distinct)} "
+                         f"isi berbeda (terbesar {number(mx)} byte), jauh dari pola ping biasa yang tetap: ICMP "
+                         f"dipakai "
                          "sebagai terowongan untuk menyelundupkan data atau kendali jarak jauh.",
                          f"{pk} ICMP echo packets between {client} and {server} carried {nb} bytes with {distinct} "
                          f"distinct payloads (largest {mx} bytes), unlike ping's fixed pattern: ICMP is used as a "

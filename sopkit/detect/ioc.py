@@ -106,7 +106,8 @@ def detect_ioc(tables, thresholds: Thresholds, history=None, iocs: pd.DataFrame 
         found.append(finding(
             "ioc", (f"Traffic yang cocok dengan IOC {ind} ({kind})", f"Traffic matching IOC {ind} ({kind})"), 1.0, rows, severity="high", attack="T1071",
             entities={"indicator": [ind], "ip": hosts[:50]}, counts={"matches": len(rows), "hosts": len(hosts)},
-            explanation=(f"{number(len(rows))} catatan lalu lintas cocok dengan indikator {kind} {ind} dari daftar IOC"
+            explanation=(f"{number(len(rows))} catatan lalu lintas cocok dengan indikator {kind} {ind} dari "
+                         f"daftar IOC"
                          f"{' (' + desc + ')' if desc else ''}: host yang terlibat berkomunikasi dengan infrastruktur "
                          "yang dikenal berbahaya.",
                          f"{len(rows)} traffic records match the {kind} indicator {ind} from the IOC list"

@@ -116,12 +116,14 @@ def detect_bruteforce(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
         score = 0.5 * strength(peak, th.bruteforce_min_failures) + 0.5 * strength(n, th.bruteforce_high_failures)
         hours = th.bruteforce_window_s / 3600
         found.append(_finding(
-            "logs.bruteforce", (f"Percobaan brute force login {service} dari {src} ke {host} ({number(n)} kali gagal)",
+            "logs.bruteforce", (f"Percobaan brute force login {service} dari {src} ke {host} ({number(n)} kali "
+                                f"gagal)",
                                 f"Login brute force {src} → {host} ({service}, {n} failures)"), score, rows,
             severity="high" if n >= th.bruteforce_high_failures else "medium", attack="T1110.001",
             entities={"src_ip": [src], "host": [host], "service": [service], "user": users[:20]},
             counts={"failures": n, "failures_in_window": peak, "users": len(users)},
-            explanation=(f"{src} gagal login {number(n)} kali ke {service} di {host} (puncak {number(peak)} dalam {number(hours)} jam) "
+            explanation=(f"{src} gagal login {number(n)} kali ke {service} di {host} (puncak {number(peak)} "
+                         f"dalam {number(hours)} jam) "
                          f"dengan {number(len(users))} akun: pola tebak kata sandi (brute force).",
                          f"{src} failed to log in {n} times to {service} on {host} (peak {peak} within "
                          f"{hours:g} h) using {len(users)} accounts: password guessing (brute force)."),
@@ -171,12 +173,14 @@ def detect_success_after_failures(events: pd.DataFrame, th: LogThresholds) -> li
         rows = pd.concat([before, ok.loc[[s.name]]])
         src, host, user, n = s["src_ip"], s["target"], s["user"], len(before)
         found.append(_finding(
-            "logs.success_after_failures", (f"Login berhasil setelah {number(n)} kali gagal: {user} dari {src} di {host}",
+            "logs.success_after_failures", (f"Login berhasil setelah {number(n)} kali gagal: {user} dari {src} "
+                                            f"di {host}",
                                             f"Login success after {n} failures: {user} from {src} on {host}"),
             strength(n, th.success_min_failures), rows, severity="critical", attack="T1110,T1078",
             entities={"src_ip": [src], "host": [host], "user": [user]},
             counts={"failures_before": n, "failed_accounts": before["user"].nunique()},
-            explanation=(f"Akun {user} berhasil login ke {host} dari {src} setelah {number(n)} kegagalan dari sumber yang "
+            explanation=(f"Akun {user} berhasil login ke {host} dari {src} setelah {number(n)} kegagalan dari "
+                         f"sumber yang "
                          "sama: kemungkinan besar kata sandi berhasil ditebak dan akun telah diambil alih.",
                          f"Account {user} logged in to {host} from {src} after {n} failures from the same source: "
                          "the password was most likely guessed and the account taken over."),
@@ -205,7 +209,8 @@ def detect_windows_storm(events: pd.DataFrame, th: LogThresholds) -> list[Findin
             entities={"host": [host], "src_ip": srcs[:20], "user": users[:20]},
             counts={"failures": len(rows), "failures_in_window": peak, "sources": len(srcs), "users": len(users)},
             explanation=(f"{host} mencatat {number(len(rows))} logon gagal (4625), puncak {number(peak)} dalam "
-                         f"{number(th.win_storm_window_s / 60)} menit, dari {number(len(srcs))} sumber pada {number(len(users))} akun.",
+                         f"{number(th.win_storm_window_s / 60)} menit, dari {number(len(srcs))} sumber pada "
+                         f"{number(len(users))} akun.",
                          f"{host} logged {len(rows)} failed logons (4625), peaking at {peak} within "
                          f"{th.win_storm_window_s / 60:g} minutes, from {len(srcs)} sources on {len(users)} accounts."),
             recommendation=_BF_REC, query=f"EventID 4625 on {host}"))
@@ -318,7 +323,8 @@ def detect_web_attacks(events: pd.DataFrame, th: LogThresholds) -> list[Finding]
             else "medium", attack="T1190" if cat != "scanner" else "T1595.002",
             entities={"src_ip": [src], "host": sorted(_target(rows).unique()), "category": [cat]},
             counts={"requests": len(rows), "urls": rows["url"].nunique(), "answered_2xx": ok},
-            explanation=(f"{src} mengirim {number(len(rows))} permintaan berpola serangan {cat} ({number(ok)} dijawab 2xx).",
+            explanation=(f"{src} mengirim {number(len(rows))} permintaan berpola serangan {cat} ({number(ok)} "
+                         f"dijawab 2xx).",
                          f"{src} sent {len(rows)} requests matching the {cat} attack pattern ({ok} answered 2xx)."),
             recommendation=("Periksa permintaan yang dijawab 2xx, blokir sumber di WAF/firewall dan perbaiki "
                             "aplikasi yang rentan.", "Review the requests answered 2xx, block the source at the "
@@ -342,7 +348,8 @@ def detect_4xx_storms(events: pd.DataFrame, th: LogThresholds) -> list[Finding]:
                                     f"HTTP 4xx storm from {src} ({len(rows)} errors)"), strength(peak, th.http_4xx_min),
             rows, severity="medium", attack="T1595.003", entities={"src_ip": [src]},
             counts={"errors": len(rows), "errors_in_window": peak, "share": share},
-            explanation=(f"{src} menerima {number(len(rows))} jawaban 4xx ({share:.0%} permintaannya): pencarian berkas/"
+            explanation=(f"{src} menerima {number(len(rows))} jawaban 4xx ({share:.0%} permintaannya): "
+                         f"pencarian berkas/"
                          "direktori secara otomatis.", f"{src} received {len(rows)} 4xx answers ({share:.0%} of its "
                          "requests): automated file/directory discovery."),
             recommendation=("Blokir atau batasi laju sumber ini; periksa apakah ada URL yang ditemukan (2xx).",

@@ -50,7 +50,8 @@ def detect_silent_sources(events: pd.DataFrame, th: LogThresholds, *, start: pd.
                 title_en=f"No events from {host} ({file}) for {hours:.1f} h",
                 score=strength(hours, th.silent_gap_hours), entities={"host": [host], "file": [file]},
                 counts={"hours": round(hours, 2), "events": len(rows)},
-                explanation_id=(f"{host} ({file}) tidak mencatat peristiwa selama {number(hours, decimals=1)} jam: log hilang, "
+                explanation_id=(f"{host} ({file}) tidak mencatat peristiwa selama {number(hours, decimals=1)} "
+                                f"jam: log hilang, "
                                 "layanan mati, atau pencatatan dimatikan penyerang."),
                 explanation_en=(f"{host} ({file}) logged nothing for {hours:.1f} h: missing logs, a stopped "
                                 "service, or logging disabled by an attacker."),
@@ -59,11 +60,13 @@ def detect_silent_sources(events: pd.DataFrame, th: LogThresholds, *, start: pd.
         if hours > th.silent_end_hours:
             found.append(Finding(
                 detector=DETECTOR, severity="medium", first_seen=rows["ts"].max(), last_seen=end, attack=ATTACK,
-                title_id=f"{host} ({file}) tidak mencatat apa pun pada {number(hours, decimals=1)} jam terakhir periode",
+                title_id=f"{host} ({file}) tidak mencatat apa pun pada {number(hours, decimals=1)} jam terakhir "
+                         f"periode",
                 title_en=f"{host} ({file}) silent for the last {hours:.1f} h",
                 score=strength(hours, th.silent_end_hours), entities={"host": [host], "file": [file]},
                 counts={"hours": round(hours, 2), "events": len(rows)},
-                explanation_id=f"Peristiwa terakhir dari {host} ({file}) {number(hours, decimals=1)} jam sebelum akhir periode.",
+                explanation_id=f"Peristiwa terakhir dari {host} ({file}) {number(hours, decimals=1)} jam "
+                               f"sebelum akhir periode.",
                 explanation_en=f"The last event from {host} ({file}) is {hours:.1f} h before the end of the period.",
                 recommendation_id=_REC[0], recommendation_en=_REC[1]))
     return found

@@ -35,7 +35,8 @@ def detect_new_destinations(tables, thresholds: Thresholds, history: pd.DataFram
                         f"{host} contacted {len(dests)} new external destinations"), 0.3, rows, severity="low",
             attack="T1071", entities={"src_ip": [host], "dst_ip": listed},
             counts={"destinations": len(dests), "connections": len(rows)},
-            explanation=(f"{host} berkomunikasi dengan {number(len(dests))} alamat eksternal yang belum pernah terlihat "
+            explanation=(f"{host} berkomunikasi dengan {number(len(dests))} alamat eksternal yang belum pernah "
+                         f"terlihat "
                          f"sebelumnya (antara lain {', '.join(listed[:5])}).",
                          f"{host} talked to {len(dests)} external addresses never seen before (among them "
                          f"{', '.join(listed[:5])})."),

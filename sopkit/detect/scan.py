@@ -69,7 +69,8 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
                               f"Vertical port scan {src} → {dst} ({total} ports)"), score, rows, severity=sev,
             attack="T1046", entities={"src_ip": [src], "dst_ip": [dst]},
             counts={"ports": total, "ports_in_window": peak, "probes": len(rows)},
-            explanation=(f"{src} mencoba {number(total)} port berbeda pada {dst} ({number(peak)} dalam {number(SCAN_WINDOW_S, decimals=0)} detik) "
+            explanation=(f"{src} mencoba {number(total)} port berbeda pada {dst} ({number(peak)} dalam "
+                         f"{number(SCAN_WINDOW_S, decimals=0)} detik) "
                          "tanpa membuka sesi: pola pemindaian port (port scan) untuk mencari layanan terbuka.",
                          f"{src} tried {total} distinct ports on {dst} ({peak} within {SCAN_WINDOW_S:.0f} s) without "
                          "opening a session: a port scan looking for open services."),
@@ -88,7 +89,8 @@ def detect_port_scans(tables, thresholds: Thresholds, history=None) -> list[Find
                                 f"Horizontal scan from {src} on port {port} ({total} hosts)"), score, rows,
             severity=sev, attack="T1046", entities={"src_ip": [src], "dst_port": [int(port)]},
             counts={"hosts": total, "hosts_in_window": peak, "probes": len(rows)},
-            explanation=(f"{src} mencoba port {port} pada {number(total)} host berbeda ({number(peak)} dalam {number(SCAN_WINDOW_S, decimals=0)} "
+            explanation=(f"{src} mencoba port {port} pada {number(total)} host berbeda ({number(peak)} dalam "
+                         f"{number(SCAN_WINDOW_S, decimals=0)} "
                          "detik) tanpa membuka sesi: penyapuan (sweep) mencari host dengan layanan ini, sering "
                          "dilakukan malware yang menyebar di jaringan.",
                          f"{src} tried port {port} on {total} distinct hosts ({peak} within {SCAN_WINDOW_S:.0f} s) "
@@ -120,7 +122,8 @@ def detect_bruteforce(tables, thresholds: Thresholds, history=None) -> list[Find
             severity=severity_for(score), attack="T1110",
             entities={"src_ip": [src], "dst_ip": [dst], "dst_port": [int(port)]},
             counts={"connections": int(row["n"]), "median_duration_s": float(row["med"] or 0)},
-            explanation=(f"{src} membuka {number(int(row['n']))} sesi singkat (median {number(row['med'] or 0, decimals=1)} detik) ke layanan "
+            explanation=(f"{src} membuka {number(int(row['n']))} sesi singkat (median "
+                         f"{number(row['med'] or 0, decimals=1)} detik) ke layanan "
                          f"login {dst}:{port}: pola tebak kata sandi (brute force) lewat jaringan.",
                          f"{src} opened {int(row['n'])} short sessions (median {row['med'] or 0:.1f} s) to the login "
                          f"service {dst}:{port}: the pattern of password guessing (brute force) over the network."),

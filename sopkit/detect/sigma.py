@@ -378,7 +378,8 @@ def sigma_findings(run: SigmaRun, min_level: str = "high") -> list[Finding]:
             last_seen=rows["timestamp"].max(), attack=attack,
             score=min(1.0, 0.5 + len(rows) / 200), entities={"host": [where], "rule": [str(title)]},
             counts={"events": len(rows)},
-            explanation_id=f"Aturan Sigma \u201c{title}\u201d (tingkat {level}) cocok dengan {number(len(rows))} peristiwa di {where}.",
+            explanation_id=f"Aturan Sigma \u201c{title}\u201d (tingkat {level}) cocok dengan "
+                           f"{number(len(rows))} peristiwa di {where}.",
             explanation_en=f"Sigma rule \u201c{title}\u201d (level {level}) matched {len(rows)} events on {where}.",
             recommendation_id="Periksa peristiwa yang cocok dan tentukan apakah perlu pemeriksaan lanjutan.",
             recommendation_en="Review the matching events and decide whether they need a deeper examination.",

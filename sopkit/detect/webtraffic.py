@@ -53,7 +53,8 @@ def detect_web_attacks(tables, thresholds: Thresholds, history=None) -> list[Fin
             severity="high" if high else "medium", attack=technique,
             entities={"src_ip": [src], "dst_ip": [dst], "host": sorted(set(rows["host"].dropna()))[:10]},
             counts={"requests": len(rows), "answered_2xx": ok, "urls": rows["uri"].nunique()},
-            explanation=(f"{number(len(rows))} permintaan HTTP dari {src} ke {dst} cocok dengan pola {name_id} ({number(ok)} dijawab "
+            explanation=(f"{number(len(rows))} permintaan HTTP dari {src} ke {dst} cocok dengan pola {name_id} "
+                         f"({number(ok)} dijawab "
                          "2xx): upaya serangan terhadap aplikasi web.",
                          f"{len(rows)} HTTP requests from {src} to {dst} match {name_en} patterns ({ok} answered "
                          "2xx): an attack attempt against the web application."),
