@@ -8,25 +8,35 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sopkit.report.i18n import t
+from sopkit.report.i18n import number, t
 from sopkit.timezones import resolve_zone
 
 BLUE, ORANGE, GREY = "#0b5394", "#e69138", "#999999"
 
 
-def _human_bytes(value: float, _pos: object = None) -> str:
+def _human_bytes(value: float, lang: str = "en") -> str:
+    """An axis label for a byte count: three significant digits, ``2.5 MB`` (en) or ``2,5 MB`` (id)."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+            break
         value /= 1000
-    return f"{value:.1f} TB"
+    if abs(value) >= 1000:  # thousands of TB
+        return f"{number(round(value), lang)} {unit}"
+    text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+    return text.replace(".", ",") if lang == "id" else text  # below 1000: no thousands separator
+
+
+def _bytes_axis(lang: str):
+    """A matplotlib tick formatter writing byte counts in the report's language."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _pos: _human_bytes(value, lang))
 
 
 def bandwidth_figure(series: pd.Series, zone: str, lang: str = "id"):
     """Bytes per interval over the day, as an area in the office's local time."""
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     abbrev, info = resolve_zone(zone)
     fig, ax = plt.subplots(figsize=(10, 3.2), dpi=100)
@@ -35,7 +45,7 @@ def bandwidth_figure(series: pd.Series, zone: str, lang: str = "id"):
         local.index = pd.DatetimeIndex(local.index).tz_convert(info)
         ax.fill_between(local.index, local.to_numpy(), step="post", color=BLUE, alpha=0.85)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=info))
-    ax.yaxis.set_major_formatter(FuncFormatter(_human_bytes))
+    ax.yaxis.set_major_formatter(_bytes_axis(lang))
     ax.set_title(t("bandwidth_title", lang))
     ax.set_xlabel(f"{t('time_local', lang)} ({abbrev})")
     ax.set_ylabel(t("bytes_per_interval", lang))
@@ -47,7 +57,6 @@ def bandwidth_figure(series: pd.Series, zone: str, lang: str = "id"):
 def top_talkers_figure(talkers: pd.DataFrame, lang: str = "id"):
     """Horizontal bars of bytes sent and received per host, local hosts in blue, external in orange."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     data = talkers.iloc[::-1]
     fig, ax = plt.subplots(figsize=(10, 0.35 * max(len(data), 3) + 1.2), dpi=100)
@@ -55,7 +64,7 @@ def top_talkers_figure(talkers: pd.DataFrame, lang: str = "id"):
     ax.barh(data["host"], data["bytes_sent"], color=colors, label=t("bytes_sent", lang))
     ax.barh(data["host"], data["bytes_received"], left=data["bytes_sent"], color=colors, alpha=0.45,
             label=t("bytes_received", lang))
-    ax.xaxis.set_major_formatter(FuncFormatter(_human_bytes))
+    ax.xaxis.set_major_formatter(_bytes_axis(lang))
     ax.set_title(t("top_talkers", lang))
     from matplotlib.patches import Patch
 
@@ -71,13 +80,12 @@ def top_talkers_figure(talkers: pd.DataFrame, lang: str = "id"):
 def service_mix_figure(mix: pd.DataFrame, lang: str = "id"):
     """Bytes per (protocol, port), the port mix, as horizontal bars."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     data = mix.iloc[::-1]
     labels = [f"{p}/{port}" for p, port in zip(data["proto"], data["port"], strict=True)]
     fig, ax = plt.subplots(figsize=(10, 0.32 * max(len(data), 3) + 1.2), dpi=100)
     ax.barh(labels, data["bytes"], color=BLUE)
-    ax.xaxis.set_major_formatter(FuncFormatter(_human_bytes))
+    ax.xaxis.set_major_formatter(_bytes_axis(lang))
     ax.set_title(t("service_mix", lang))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -87,12 +95,11 @@ def service_mix_figure(mix: pd.DataFrame, lang: str = "id"):
 def direction_figure(mix: pd.DataFrame, lang: str = "id"):
     """Bytes and connections per direction (internal, outbound, inbound, external) side by side."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
     labels = [t(f"dir_{d}", lang) for d in mix["direction"]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 2.8), dpi=100)
     left.bar(labels, mix["bytes"], color=[BLUE, ORANGE, "#6aa84f", GREY])
-    left.yaxis.set_major_formatter(FuncFormatter(_human_bytes))
+    left.yaxis.set_major_formatter(_bytes_axis(lang))
     left.set_title(t("bytes", lang))
     right.bar(labels, mix["flows"], color=[BLUE, ORANGE, "#6aa84f", GREY])
     right.set_title(t("connections", lang))

@@ -17,6 +17,9 @@ from sopkit.report.plots import (  # noqa: E402
 
 def test_human_bytes():
     assert [_human_bytes(v) for v in (0, 999, 1000, 2_500_000, 3e12)] == ["0 B", "999 B", "1 KB", "2.5 MB", "3 TB"]
+    assert [_human_bytes(v, "id") for v in (999, 2_500_000, 123_400_000, 3.5e15)] == ["999 B", "2,5 MB", "123 MB",
+                                                                                      "3.500 TB"]
+    assert _human_bytes(3.5e15) == "3,500 TB"
 
 
 def test_figures_have_data_and_localized_titles():
