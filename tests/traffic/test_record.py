@@ -62,8 +62,8 @@ def test_findings_presentation_escapes_and_localizes():
     f = finding()
     md = finding_markdown(1, f, "id")
     assert "### 1. [tinggi] &lt;b&gt;scan&lt;/b&gt; from 203.0.113.9" in md and "Pemindaian &lt;port&gt;" in md
-    assert "ports: 1,038" in md and "Blokir" in md
-    assert "Scan of &lt;ports&gt;" in finding_markdown(1, f, "en")
+    assert "ports: 1.038" in md and "Blokir" in md  # Indonesian thousands separator
+    assert "Scan of &lt;ports&gt;" in finding_markdown(1, f, "en") and "ports: 1,038" in finding_markdown(1, f, "en")
     overview = findings_overview([finding(severity="low"), f], "en", "WIB")._repr_html_()
     assert overview.index("high") < overview.index("low") and "&lt;b&gt;scan" in overview
     assert "24-11-2026 09:00:00 WIB" in overview
