@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -29,50 +29,36 @@ FINDING_COLUMNS = [
 ]
 
 
-@dataclass(init=False)
+@dataclass(kw_only=True)
 class Finding:
-    """One thing a detector wants an analyst to look at.
+    """One thing a detector wants an analyst to look at (keyword arguments only).
 
     ``title_id``/``title_en`` name it in one line (Bahasa Indonesia, the reports' default, and
-    English); ``entities`` maps a role to values, e.g. ``{"src_ip": ["203.0.113.9"], "dst_port": [22],
-    "user": ["root"]}``; ``counts`` holds the numbers behind the verdict (``{"failures": 412}``);
-    ``evidence`` is a small DataFrame of the rows that prove it (flows, log lines), and
-    ``evidence_ref`` says where the full set lives (a file and a query) when it is too big to carry.
+    English; both are required); ``entities`` maps a role to values, e.g. ``{"src_ip": ["203.0.113.9"],
+    "dst_port": [22], "user": ["root"]}``; ``counts`` holds the numbers behind the verdict
+    (``{"failures": 412}``); ``evidence`` is a small DataFrame of the rows that prove it (flows, log
+    lines), and ``evidence_ref`` says where the full set lives (a file and a query) when it is too big
+    to carry. Findings stored by runs from before titles were bilingual are read with
+    :func:`stored_findings`.
     """
 
     detector: str
-    title_id: str
-    title_en: str
+    title_id: str = ""
+    title_en: str = ""
     severity: str
     first_seen: dt.datetime
     last_seen: dt.datetime
     explanation_id: str
     explanation_en: str
-    attack: str  #: ATT&CK technique id(s), comma-separated, e.g. "T1110.001"
-    score: float  #: detector-specific strength in [0, 1]; orders findings of equal severity
-    entities: dict[str, list[Any]]
-    counts: dict[str, float]
-    recommendation_id: str
-    recommendation_en: str
-    evidence: pd.DataFrame | None
-    evidence_ref: str
-    id: str
-
-    def __init__(self, *, detector: str, severity: str, first_seen: Any, last_seen: Any, explanation_id: str,
-                 explanation_en: str, title_id: str = "", title_en: str = "", title: str = "", attack: str = "",
-                 score: float = 0.0, entities: dict[str, list[Any]] | None = None,
-                 counts: dict[str, float] | None = None, recommendation_id: str = "", recommendation_en: str = "",
-                 evidence: pd.DataFrame | None = None, evidence_ref: str = "", id: str = "") -> None:
-        """Keyword arguments only. ``title`` is a one-language title used for both languages, for
-        callers (and stored tables) from before titles were bilingual; detectors give both."""
-        self.detector, self.severity, self.attack, self.score = detector, severity, attack, score
-        self.title_id, self.title_en = title_id or title, title_en or title
-        self.first_seen, self.last_seen = first_seen, last_seen
-        self.explanation_id, self.explanation_en = explanation_id, explanation_en
-        self.entities, self.counts = dict(entities or {}), dict(counts or {})
-        self.recommendation_id, self.recommendation_en = recommendation_id, recommendation_en
-        self.evidence, self.evidence_ref, self.id = evidence, evidence_ref, id
-        self.__post_init__()
+    attack: str = ""  #: ATT&CK technique id(s), comma-separated, e.g. "T1110.001"
+    score: float = 0.0  #: detector-specific strength in [0, 1]; orders findings of equal severity
+    entities: dict[str, list[Any]] = field(default_factory=dict)
+    counts: dict[str, float] = field(default_factory=dict)
+    recommendation_id: str = ""
+    recommendation_en: str = ""
+    evidence: pd.DataFrame | None = None
+    evidence_ref: str = ""
+    id: str = ""
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -54,9 +54,9 @@ def test_titles_in_both_languages():
     with pytest.raises(ValueError, match="ssh_bruteforce: a finding needs a title in both languages"):
         Finding(detector="ssh_bruteforce", title_en="SSH brute force", severity="high", first_seen=T0, last_seen=T0,
                 explanation_id="x", explanation_en="x")
-    legacy = Finding(detector="scan.vertical", title="Port scan", severity="low", first_seen=T0, last_seen=T0,
-                     explanation_id="x", explanation_en="x")
-    assert (legacy.title_id, legacy.title_en) == ("Port scan", "Port scan")
+    with pytest.raises(TypeError, match="title"):  # no one-language shortcut
+        Finding(detector="scan.vertical", title="Port scan", severity="low", first_seen=T0, last_seen=T0,
+                explanation_id="x", explanation_en="x")
     df = findings_frame([f])
     assert df.loc[0, "title_id"] == f.title_id and df.loc[0, "title_en"] == f.title_en
 

@@ -24,9 +24,9 @@ def flows(day: dt.date, dests):
                          "ts_ns": [t0 + i * 10**9 for i in range(len(rows))], "duration": [1.0] * len(rows)})
 
 
-def finding(title="<b>scan</b> from 203.0.113.9", severity="high"):
+def finding(title="<b>scan</b> from 203.0.113.9", severity="high"):  # one text for both title languages
     ev = pd.DataFrame({"uid": ["C1"], "id.orig_h": ["203.0.113.9"], "ts_ns": [1795500000 * 10**9], "empty": [None]})
-    return Finding(detector="scan.vertical", title=title, severity=severity,
+    return Finding(detector="scan.vertical", title_id=title, title_en=title, severity=severity,
                    first_seen=pd.Timestamp("2026-11-24 02:00", tz="UTC"), last_seen=pd.Timestamp("2026-11-24 02:05", tz="UTC"),
                    explanation_id="Pemindaian <port>", explanation_en="Scan of <ports>", recommendation_id="Blokir",
                    recommendation_en="Block", entities={"src_ip": ["203.0.113.9"]}, counts={"ports": 1038},
